@@ -2,6 +2,8 @@
 export class BrokerStats {
   readonly startedAt = Date.now();
   clientsConnected = 0;
+  /** Highest number of clients connected at once. */
+  clientsMaximum = 0;
   /** Connections ever accepted (CONNACK success). */
   connectionsTotal = 0;
   /** Sessions known, connected or not. */

@@ -1,0 +1,147 @@
+import { isUtf8 } from 'node:buffer';
+import type * as mqtt from 'mqtt-packet';
+import type { MqttConnection } from './connection.js';
+import type { Message, MessageProperties } from './message.js';
+import { RC } from './reason-codes.js';
+import { topicNameProblem } from './topics.js';
+
+function copyProperties(props: mqtt.IPublishPacket['properties']): MessageProperties | undefined {
+  if (!props) return undefined;
+  const out: MessageProperties = {};
+  let any = false;
+  if (props.payloadFormatIndicator !== undefined) ((out.payloadFormatIndicator = props.payloadFormatIndicator), (any = true));
+  if (props.contentType !== undefined) ((out.contentType = props.contentType), (any = true));
+  if (props.responseTopic !== undefined) ((out.responseTopic = props.responseTopic), (any = true));
+  if (props.correlationData !== undefined) ((out.correlationData = props.correlationData), (any = true));
+  if (props.userProperties !== undefined) ((out.userProperties = props.userProperties), (any = true));
+  return any ? out : undefined;
+}
+
+/**
+ * Refuses one PUBLISH without closing the connection. MQTT 5 clients learn why
+ * from the PUBACK/PUBREC reason code; 3.1.1 has no negative ack, so a refused
+ * QoS 1/2 message is acknowledged and dropped (as Mosquitto does).
+ */
+function refuse(conn: MqttConnection, packet: mqtt.IPublishPacket, reason: number, why: string): void {
+  conn.broker.stats.publishDropped++;
+  conn.log.debug({ ...conn.logContext(), topic: packet.topic, reason }, why);
+  if (packet.qos === 0) return;
+  const cmd = packet.qos === 1 ? 'puback' : 'pubrec';
+  const ack: mqtt.IPubackPacket | mqtt.IPubrecPacket =
+    conn.protocolVersion === 5
+      ? { cmd, messageId: packet.messageId, reasonCode: reason, properties: { reasonString: why } }
+      : { cmd, messageId: packet.messageId };
+  if (conn.protocolVersion === 5 && !conn.requestProblemInformation) delete ack.properties;
+  conn.reserveAck()(ack);
+}
+
+export function handlePublish(conn: MqttConnection, packet: mqtt.IPublishPacket): void {
+  const { broker } = conn;
+  const session = conn.session;
+  const identity = conn.identity;
+  if (!session || !identity) return;
+  broker.stats.publishReceived++;
+  const v5 = conn.protocolVersion === 5;
+  const props = packet.properties;
+
+  let topic = packet.topic;
+  if (v5 && props?.topicAlias !== undefined) {
+    const alias = props.topicAlias;
+    if (alias === 0 || alias > broker.options.topicAliasMaximum) {
+      conn.protocolViolation(RC.TOPIC_ALIAS_INVALID, `topic alias ${alias} is outside 1..${broker.options.topicAliasMaximum}`);
+      return;
+    }
+    if (topic === '') {
+      const known = conn.inboundAliases.get(alias);
+      if (known === undefined) {
+        conn.protocolViolation(RC.PROTOCOL_ERROR, `topic alias ${alias} was never defined`);
+        return;
+      }
+      topic = known;
+    } else {
+      conn.inboundAliases.set(alias, topic);
+    }
+  }
+  const problem = topicNameProblem(topic);
+  if (problem) {
+    const reason = problem === 'bad-utf8' || problem === 'null-char' ? RC.MALFORMED_PACKET : RC.TOPIC_NAME_INVALID;
+    conn.protocolViolation(reason, `invalid topic name in PUBLISH (${problem})`);
+    return;
+  }
+  if (props?.responseTopic !== undefined && topicNameProblem(props.responseTopic)) {
+    conn.protocolViolation(RC.PROTOCOL_ERROR, 'invalid response topic');
+    return;
+  }
+  if (packet.qos > 0 && conn.inboundUnacked >= broker.options.receiveMaximum) {
+    conn.protocolViolation(RC.RECEIVE_MAXIMUM_EXCEEDED, 'more unacknowledged QoS 1/2 publishes than Receive Maximum');
+    return;
+  }
+  const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+  if (v5 && props?.payloadFormatIndicator && !isUtf8(payload)) {
+    refuse(conn, packet, RC.PAYLOAD_FORMAT_INVALID, 'payload is marked UTF-8 but is not');
+    return;
+  }
+  if (topic.startsWith('$')) {
+    refuse(conn, packet, RC.NOT_AUTHORIZED, 'topics starting with $ are reserved for the broker');
+    return;
+  }
+  if (!identity.canPublish(topic)) {
+    refuse(conn, packet, RC.NOT_AUTHORIZED, 'not allowed to publish to this topic');
+    return;
+  }
+  const packetId = packet.messageId ?? 0;
+  if (packet.qos === 2 && session.inboundQos2.has(packetId)) {
+    // A re-sent QoS 2 PUBLISH we already routed: acknowledge again, deliver nothing (exactly once).
+    conn.reserveAck()({ cmd: 'pubrec', messageId: packetId });
+    return;
+  }
+
+  const now = broker.now();
+  const message: Message = {
+    topic: identity.mountPoint + topic,
+    payload,
+    qos: packet.qos,
+    retain: packet.retain,
+    properties: v5 ? copyProperties(props) : undefined,
+    expiresAt: props?.messageExpiryInterval !== undefined ? now + props.messageExpiryInterval * 1000 : undefined,
+    origin: conn.clientId,
+  };
+  if (packet.qos === 0) {
+    broker.publish(message);
+    return;
+  }
+
+  conn.inboundUnacked++;
+  const complete = conn.reserveAck();
+  // The QoS 2 packet id is made durable in the same commit as the message, so a PUBREC always means both.
+  const extraOps = packet.qos === 2 ? broker.rememberInboundQos2(session, packetId) : undefined;
+  broker.publish(message, (err, matched) => {
+    if (packet.qos === 1) conn.inboundUnacked = Math.max(0, conn.inboundUnacked - 1);
+    if (err) {
+      conn.log.error({ ...conn.logContext(), err }, 'could not make a message durable');
+      if (packet.qos === 2) broker.forgetInboundQos2(session, packetId);
+      if (v5) {
+        complete({ cmd: packet.qos === 1 ? 'puback' : 'pubrec', messageId: packetId, reasonCode: RC.UNSPECIFIED_ERROR });
+      } else {
+        // 3.1.1 cannot say "not accepted": closing makes the client send it again.
+        complete(undefined);
+        conn.destroy();
+      }
+      return;
+    }
+    const reasonCode = v5 && !matched ? RC.NO_MATCHING_SUBSCRIBERS : undefined;
+    complete({ cmd: packet.qos === 1 ? 'puback' : 'pubrec', messageId: packetId, reasonCode });
+  }, extraOps);
+}
+
+export function handlePubrel(conn: MqttConnection, packetId: number): void {
+  const session = conn.session;
+  if (!session) return;
+  const known = session.inboundQos2.has(packetId);
+  if (known) {
+    conn.broker.forgetInboundQos2(session, packetId);
+    conn.inboundUnacked = Math.max(0, conn.inboundUnacked - 1);
+  }
+  const reasonCode = conn.protocolVersion === 5 && !known ? RC.PACKET_IDENTIFIER_NOT_FOUND : undefined;
+  conn.reserveAck()({ cmd: 'pubcomp', messageId: packetId, reasonCode });
+}

@@ -1,0 +1,103 @@
+import type * as mqtt from 'mqtt-packet';
+import type { MqttConnection } from './connection.js';
+import type { QoS } from './message.js';
+import { RC } from './reason-codes.js';
+import { subscriptionKey, type Subscription } from './subscription.js';
+import { parseSharedFilter, topicFilterProblem } from './topics.js';
+
+/** 3.1.1 has a single failure code in SUBACK. */
+const V3_FAILURE = 0x80;
+
+/** The broker's form of a filter the client named: mount point applied, except for broker topics ($SYS). */
+function internalFilter(mountPoint: string, filter: string): string {
+  return filter.startsWith('$') ? filter : mountPoint + filter;
+}
+
+export function handleSubscribe(conn: MqttConnection, packet: mqtt.ISubscribePacket): void {
+  const { broker } = conn;
+  const session = conn.session;
+  const identity = conn.identity;
+  if (!session || !identity) return;
+  const v5 = conn.protocolVersion === 5;
+  const failure = (reason: number): number => (v5 ? reason : V3_FAILURE);
+  const subscriptionIdentifier = v5 ? packet.properties?.subscriptionIdentifier : undefined;
+  const codes: number[] = [];
+  const granted: { sub: Subscription; isNew: boolean }[] = [];
+
+  for (const request of packet.subscriptions) {
+    const shared = parseSharedFilter(request.topic);
+    if (shared === null) {
+      codes.push(failure(RC.TOPIC_FILTER_INVALID));
+      continue;
+    }
+    const filter = shared ? shared.filter : request.topic;
+    const problem = topicFilterProblem(filter);
+    if (problem === 'bad-utf8' || problem === 'null-char') {
+      conn.protocolViolation(RC.MALFORMED_PACKET, `topic filter is not valid UTF-8 (${problem})`);
+      return;
+    }
+    if (problem) {
+      codes.push(failure(RC.TOPIC_FILTER_INVALID));
+      continue;
+    }
+    if (shared && v5 && request.nl) {
+      // MQTT-3.8.3-4: No Local on a shared subscription is a protocol error.
+      conn.protocolViolation(RC.PROTOCOL_ERROR, 'No Local set on a shared subscription');
+      return;
+    }
+    if (!identity.canSubscribe(filter)) {
+      codes.push(failure(RC.NOT_AUTHORIZED));
+      continue;
+    }
+    const sub: Subscription = {
+      filter: internalFilter(identity.mountPoint, filter),
+      qos: Math.min(request.qos, 2) as QoS,
+      noLocal: v5 && request.nl === true,
+      retainAsPublished: v5 && request.rap === true,
+      retainHandling: v5 ? ((request.rh ?? 0) as 0 | 1 | 2) : 0,
+    };
+    if (shared) sub.shareGroup = shared.group;
+    if (subscriptionIdentifier !== undefined) sub.subscriptionIdentifier = subscriptionIdentifier;
+    const isNew = broker.subscribe(session, sub);
+    codes.push(sub.qos);
+    granted.push({ sub, isNew });
+  }
+
+  // The SUBACK promises that the subscription survives a restart, so it waits for the store.
+  broker.persistSession(session, (err) => {
+    if (err) {
+      conn.log.error({ ...conn.logContext(), err }, 'could not store subscriptions');
+      conn.disconnect(RC.UNSPECIFIED_ERROR, 'subscriptions could not be stored');
+      return;
+    }
+    conn.writePacket({ cmd: 'suback', messageId: packet.messageId, granted: codes });
+    for (const { sub, isNew } of granted) {
+      if (sub.shareGroup !== undefined) continue; // MQTT-3.8.4-? shared subscriptions get no retained messages
+      if (sub.retainHandling === 2 || (sub.retainHandling === 1 && !isNew)) continue;
+      broker.sendRetained(session, sub);
+    }
+  });
+}
+
+export function handleUnsubscribe(conn: MqttConnection, packet: mqtt.IUnsubscribePacket): void {
+  const { broker } = conn;
+  const session = conn.session;
+  const identity = conn.identity;
+  if (!session || !identity) return;
+  const codes: number[] = [];
+  for (const requested of packet.unsubscriptions) {
+    const shared = parseSharedFilter(requested);
+    const filter = shared ? shared.filter : requested;
+    const key = subscriptionKey({ filter: internalFilter(identity.mountPoint, filter), shareGroup: shared?.group });
+    codes.push(broker.unsubscribe(session, key) ? RC.SUCCESS : RC.NO_SUBSCRIPTION_EXISTED);
+  }
+  broker.persistSession(session, (err) => {
+    if (err) {
+      conn.disconnect(RC.UNSPECIFIED_ERROR, 'subscriptions could not be stored');
+      return;
+    }
+    const unsuback: mqtt.IUnsubackPacket = { cmd: 'unsuback', messageId: packet.messageId, granted: [] };
+    if (conn.protocolVersion === 5) unsuback.granted = codes;
+    conn.writePacket(unsuback);
+  });
+}

@@ -1,0 +1,155 @@
+import { z } from 'zod';
+import { DEFAULT_BROKER_OPTIONS, type BrokerOptions } from '../broker/options.js';
+
+/**
+ * The one schema every configuration source is validated against. Environment
+ * variables and flags arrive as strings, so scalar fields accept the string
+ * spelling of their type ("1884", "true"); anything else is left as it is, so
+ * that the error says what was actually given.
+ */
+
+const NUMERIC = /^\s*-?\d+(\.\d+)?\s*$/;
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+
+function int(min: number, max: number) {
+  return z.preprocess(
+    (v) => (typeof v === 'string' && NUMERIC.test(v) ? Number(v) : v),
+    z.number().int().min(min).max(max),
+  );
+}
+
+const bool = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const word = v.trim().toLowerCase();
+  return TRUE_WORDS.has(word) ? true : FALSE_WORDS.has(word) ? false : v;
+}, z.boolean());
+
+/** Arrays (users, acl) can be given as a JSON string through an env variable or flag. */
+function jsonArray<T extends z.ZodType>(item: T) {
+  return z.preprocess((v) => {
+    if (typeof v !== 'string') return v;
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      return v;
+    }
+  }, z.array(item));
+}
+
+const nonEmpty = z.string().min(1);
+
+const tcpListenerFields = (host: string, port: number) => ({
+  enabled: bool.default(true),
+  host: nonEmpty.default(host),
+  port: int(0, 65535).default(port),
+  allowAnonymous: bool.default(false),
+});
+
+const tcpListener = (port: number) => z.strictObject(tcpListenerFields('0.0.0.0', port)).prefault({});
+
+const tlsListener = (port: number) =>
+  z
+    .strictObject({
+      ...tcpListenerFields('0.0.0.0', port),
+      certFile: nonEmpty.optional(),
+      keyFile: nonEmpty.optional(),
+      caFile: nonEmpty.optional(),
+      requestClientCert: bool.default(false),
+    })
+    // A certificate without its key (or the reverse) is always a mistake; caught here, not at listen time.
+    .refine((l) => (l.certFile === undefined) === (l.keyFile === undefined), {
+      message: 'certFile and keyFile must be given together',
+      path: ['certFile'],
+    })
+    .prefault({});
+
+/** `+` fills a whole level and `#` is the whole last level, as in MQTT topic filters. */
+function isValidTopicPattern(pattern: string): boolean {
+  if (pattern.length === 0 || pattern.includes('\u0000')) return false;
+  const levels = pattern.split('/');
+  return levels.every(
+    (level, i) =>
+      !(level.length > 1 && (level.includes('+') || level.includes('#'))) &&
+      !(level === '#' && i !== levels.length - 1),
+  );
+}
+
+const aclRule = z.strictObject({
+  action: z.enum(['publish', 'subscribe', 'all']),
+  topic: z.string().refine(isValidTopicPattern, {
+    message: 'must be a topic filter (`+` and `#` only as whole levels, `#` last)',
+  }),
+  permission: z.enum(['allow', 'deny']).default('allow'),
+});
+
+/** Checked for shape only; devices/password.ts owns the format. */
+const SCRYPT_HASH = /^\$scrypt\$N=\d+,r=\d+,p=\d+\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*$/;
+
+const user = z.strictObject({
+  username: nonEmpty,
+  passwordHash: z.string().regex(SCRYPT_HASH, {
+    message: 'must be a hash printed by `halyard passwd` ($scrypt$N=…,r=…,p=…$salt$hash)',
+  }),
+  acl: jsonArray(aclRule).optional(),
+});
+
+const d = DEFAULT_BROKER_OPTIONS;
+const broker = z
+  .strictObject({
+    maxConnections: int(1, 10_000_000).default(d.maxConnections),
+    maxPacketSize: int(16, 268_435_455).default(d.maxPacketSize),
+    maxQueuedMessages: int(0, 10_000_000).default(d.maxQueuedMessages),
+    queueOverflow: z.enum(['drop-new', 'drop-oldest']).default(d.queueOverflow),
+    maxInflight: int(1, 65_535).default(d.maxInflight),
+    receiveMaximum: int(1, 65_535).default(d.receiveMaximum),
+    maxOutputBuffer: int(1024, 2 ** 31 - 1).default(d.maxOutputBuffer),
+    connectTimeoutMs: int(100, 3_600_000).default(d.connectTimeoutMs),
+    maxKeepAlive: int(1, 65_535).default(d.maxKeepAlive),
+    maxSessionExpiry: int(0, 0xffff_ffff).default(d.maxSessionExpiry),
+    topicAliasMaximum: int(0, 65_535).default(d.topicAliasMaximum),
+    sysInterval: int(0, 86_400).default(d.sysInterval),
+    sweepIntervalMs: int(10, 3_600_000).default(d.sweepIntervalMs),
+  })
+  .prefault({});
+
+export const configSchema = z
+  .strictObject({
+    dataDir: nonEmpty.default('./halyard-data'),
+    log: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .prefault({}),
+    listeners: z
+      .strictObject({ mqtt: tcpListener(1883), mqtts: tlsListener(8883), http: tcpListener(8080), https: tlsListener(8443) })
+      .prefault({}),
+    broker,
+    store: z.strictObject({ synchronous: z.enum(['full', 'normal']).default('full') }).prefault({}),
+    users: jsonArray(user)
+      .default([])
+      // Two entries for one name would make the second one silently unreachable.
+      .superRefine((users, ctx) => {
+        const seen = new Set<string>();
+        users.forEach((u, i) => {
+          if (seen.has(u.username))
+            ctx.addIssue({ code: 'custom', path: [i, 'username'], message: `duplicate username "${u.username}"` });
+          seen.add(u.username);
+        });
+      }),
+  })
+  .prefault({});
+
+export type Config = z.output<typeof configSchema>;
+export type UserConfig = Config['users'][number];
+export type AclRuleConfig = NonNullable<UserConfig['acl']>[number];
+export type ConfigBrokerOptions = Omit<BrokerOptions, 'version'>;
+
+// Compile-time guard: the broker section must stay in step with BrokerOptions.
+const _brokerKeysMatch: [keyof Config['broker'], keyof ConfigBrokerOptions] extends [
+  keyof ConfigBrokerOptions,
+  keyof Config['broker'],
+]
+  ? true
+  : never = true;
+void _brokerKeysMatch;

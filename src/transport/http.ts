@@ -1,0 +1,93 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { METRICS_CONTENT_TYPE, renderMetrics, type MetricSample } from '../api/metrics.js';
+import type { BrokerStats } from '../broker/stats.js';
+import type { Logger } from '../core/logger.js';
+import type { ConnectionSink } from './connection-sink.js';
+import type { TlsListenerConfig, TcpListenerConfig } from './listener-config.js';
+import { boundAddress, listenFailed, trackSockets, type RunningServer } from './server-lifecycle.js';
+import { serverTlsOptions } from './tls.js';
+import type { TlsMaterial } from './tls-material.js';
+import { attachMqttWebSocket } from './websocket.js';
+
+/** One type for HTTP and HTTPS apps, so route plugins register on either without casts. */
+export type HttpApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>;
+
+export interface HttpAppOptions {
+  logger: Logger;
+  stats: BrokerStats;
+  /** When set, the app serves HTTPS with these TLS settings. */
+  tls?: { config: TlsListenerConfig; material: TlsMaterial };
+  /** Extra samples appended to /metrics (store, rules… register theirs here). */
+  extraMetrics?: () => MetricSample[];
+}
+
+/** Builds the Fastify app with /healthz and /metrics; add routes before it listens. */
+export function buildHttpApp(opts: HttpAppOptions): HttpApp {
+  const tls = opts.tls;
+  const app = Fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
+    loggerInstance: opts.logger,
+    // A Prometheus scrape every few seconds would otherwise drown the log.
+    disableRequestLogging: true,
+    // serverFactory keeps one FastifyInstance type for both schemes (Fastify's https typing differs).
+    serverFactory: tls
+      ? (handler) => {
+          const server = createHttpsServer(serverTlsOptions('https', tls.config, tls.material), handler);
+          server.on('tlsClientError', (err) => opts.logger.debug({ err }, 'TLS handshake failed'));
+          return server;
+        }
+      : undefined,
+  });
+  app.get('/healthz', (_req, reply) => reply.send({ status: 'ok' }));
+  app.get('/metrics', (_req, reply) =>
+    reply.type(METRICS_CONTENT_TYPE).send(renderMetrics(opts.stats, opts.extraMetrics?.() ?? [])),
+  );
+  return app;
+}
+
+export interface HttpListenerDeps {
+  logger: Logger;
+  stats: BrokerStats;
+  tls?: TlsMaterial;
+  /** Registers further routes/plugins before the app starts listening. */
+  configure?: (app: HttpApp) => void | Promise<void>;
+}
+
+/** HTTP(S) listener: Fastify routes plus MQTT over WebSocket at /mqtt. */
+export async function startHttpListener(
+  name: 'http' | 'https',
+  sink: ConnectionSink,
+  cfg: TcpListenerConfig | TlsListenerConfig,
+  deps: HttpListenerDeps,
+): Promise<RunningServer & { app: HttpApp }> {
+  const logger = deps.logger.child({ listener: name });
+  if (name === 'https' && !deps.tls) throw new Error('https listener started without TLS material');
+  const tls = name === 'https' && deps.tls ? { config: cfg as TlsListenerConfig, material: deps.tls } : undefined;
+  const app = buildHttpApp({ logger, stats: deps.stats, tls });
+  attachMqttWebSocket(app.server, {
+    listener: name === 'https' ? 'wss' : 'ws',
+    allowAnonymous: cfg.allowAnonymous,
+    sink,
+    logger,
+  });
+  const tracker = trackSockets(app.server);
+  await deps.configure?.(app);
+  // ready() first, so a failing plugin is reported as itself and not as a bind failure.
+  await app.ready();
+  try {
+    await app.listen({ host: cfg.host, port: cfg.port });
+  } catch (err) {
+    await app.close();
+    throw listenFailed(name, cfg.host, cfg.port, err);
+  }
+  return {
+    app,
+    address: boundAddress(app.server, cfg.host),
+    close: async () => {
+      const closing = app.close();
+      tracker.destroyAll();
+      await closing;
+    },
+  };
+}

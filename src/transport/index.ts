@@ -1,0 +1,95 @@
+import type { BrokerStats } from '../broker/stats.js';
+import type { Logger } from '../core/logger.js';
+import type { ConnectionSink } from './connection-sink.js';
+import { startHttpListener, type HttpApp } from './http.js';
+import type { ListenAddress, ListenerName, ListenersConfig, TlsListenerConfig } from './listener-config.js';
+import type { RunningServer } from './server-lifecycle.js';
+import { startTcpListener } from './tcp.js';
+import { startTlsListener } from './tls.js';
+import { ensureTlsMaterial, type TlsMaterial } from './tls-material.js';
+
+export type { ConnectionSink } from './connection-sink.js';
+export type { HttpApp } from './http.js';
+export type * from './listener-config.js';
+export type { TlsMaterial } from './tls-material.js';
+export { ensureTlsMaterial, loadLocalCa } from './tls-material.js';
+export { issueCertificate, type CertificateAuthority, type IssueOptions, type IssuedCertificate } from './pki.js';
+
+export interface RunningListeners {
+  addresses: Partial<Record<ListenerName, ListenAddress>>;
+  /** TLS material in use (mqtts's, else https's), e.g. to show users the CA path. */
+  tls?: TlsMaterial;
+  http?: HttpApp;
+  https?: HttpApp;
+  /** Stops accepting and destroys leftover sockets; run the broker's shutdown first. */
+  close(): Promise<void>;
+}
+
+export interface ListenerDeps {
+  logger: Logger;
+  dataDir: string;
+  /** Registers REST routes on each HTTP(S) app before it listens. */
+  configureHttp?: (app: HttpApp, listener: 'http' | 'https') => void | Promise<void>;
+}
+
+/** Loads TLS material once per distinct file configuration (mqtts and https usually share it). */
+function tlsLoader(deps: ListenerDeps): (cfg: TlsListenerConfig) => Promise<TlsMaterial> {
+  const cache = new Map<string, Promise<TlsMaterial>>();
+  return (cfg) => {
+    const key = JSON.stringify([cfg.certFile, cfg.keyFile, cfg.caFile]);
+    let material = cache.get(key);
+    if (!material) {
+      material = ensureTlsMaterial(deps.dataDir, cfg, deps.logger);
+      cache.set(key, material);
+    }
+    return material;
+  };
+}
+
+/** Starts every enabled listener; if one fails, those already started are closed again. */
+export async function startListeners(
+  sink: ConnectionSink & { stats: BrokerStats },
+  config: ListenersConfig,
+  deps: ListenerDeps,
+): Promise<RunningListeners> {
+  const servers: RunningServer[] = [];
+  const closeAll = async () => {
+    await Promise.allSettled(servers.map((s) => s.close()));
+  };
+  const tlsFor = tlsLoader(deps);
+  const running: RunningListeners = { addresses: {}, close: closeAll };
+  const { logger } = deps;
+  try {
+    if (config.mqtt.enabled) {
+      const server = await startTcpListener(sink, config.mqtt, logger);
+      servers.push(server);
+      running.addresses.mqtt = server.address;
+    }
+    if (config.mqtts.enabled) {
+      const material = await tlsFor(config.mqtts);
+      const server = await startTlsListener(sink, config.mqtts, material, logger);
+      servers.push(server);
+      running.addresses.mqtts = server.address;
+      running.tls = material;
+    }
+    for (const name of ['http', 'https'] as const) {
+      const cfg = config[name];
+      if (!cfg.enabled) continue;
+      const material = name === 'https' ? await tlsFor(config.https) : undefined;
+      const server = await startHttpListener(name, sink, cfg, {
+        logger,
+        stats: sink.stats,
+        tls: material,
+        configure: deps.configureHttp && ((app) => deps.configureHttp?.(app, name)),
+      });
+      servers.push(server);
+      running.addresses[name] = server.address;
+      running[name] = server.app;
+      running.tls ??= material;
+    }
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+  return running;
+}
