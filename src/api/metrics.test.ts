@@ -39,8 +39,20 @@ describe('renderMetrics', () => {
 
   it('groups extra samples under one header and escapes label values', () => {
     const text = renderMetrics(new BrokerStats(), [
-      { name: 'halyard_store_writes_total', help: 'Writes.', type: 'counter', value: 1, labels: { kind: 'a"b' } },
-      { name: 'halyard_store_writes_total', help: 'Writes.', type: 'counter', value: 2, labels: { kind: 'c\\d\ne' } },
+      {
+        name: 'halyard_store_writes_total',
+        help: 'Writes.',
+        type: 'counter',
+        value: 1,
+        labels: { kind: 'a"b' },
+      },
+      {
+        name: 'halyard_store_writes_total',
+        help: 'Writes.',
+        type: 'counter',
+        value: 2,
+        labels: { kind: 'c\\d\ne' },
+      },
     ]);
     assert.equal(text.match(/# TYPE halyard_store_writes_total counter/g)?.length, 1);
     assert.match(text, /^halyard_store_writes_total\{kind="a\\"b"\} 1$/m);

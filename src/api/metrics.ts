@@ -12,17 +12,35 @@ export interface MetricSample {
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 function brokerSamples(stats: BrokerStats, now: number): MetricSample[] {
-  const counter = (name: string, help: string, value: number): MetricSample => ({ name, help, type: 'counter', value });
-  const gauge = (name: string, help: string, value: number): MetricSample => ({ name, help, type: 'gauge', value });
+  const counter = (name: string, help: string, value: number): MetricSample => ({
+    name,
+    help,
+    type: 'counter',
+    value,
+  });
+  const gauge = (name: string, help: string, value: number): MetricSample => ({
+    name,
+    help,
+    type: 'gauge',
+    value,
+  });
   return [
     gauge('halyard_clients_connected', 'MQTT clients currently connected.', stats.clientsConnected),
-    counter('halyard_connections_total', 'MQTT connections accepted (successful CONNACK).', stats.connectionsTotal),
+    counter(
+      'halyard_connections_total',
+      'MQTT connections accepted (successful CONNACK).',
+      stats.connectionsTotal,
+    ),
     gauge('halyard_sessions', 'MQTT sessions known, connected or not.', stats.sessions),
     counter('halyard_messages_received_total', 'MQTT packets received.', stats.messagesReceived),
     counter('halyard_messages_sent_total', 'MQTT packets sent.', stats.messagesSent),
     counter('halyard_publish_received_total', 'PUBLISH packets received.', stats.publishReceived),
     counter('halyard_publish_sent_total', 'PUBLISH packets sent.', stats.publishSent),
-    counter('halyard_publish_dropped_total', 'PUBLISH packets dropped (queue full, expired).', stats.publishDropped),
+    counter(
+      'halyard_publish_dropped_total',
+      'PUBLISH packets dropped (queue full, expired).',
+      stats.publishDropped,
+    ),
     counter('halyard_bytes_received_total', 'Bytes received from MQTT clients.', stats.bytesReceived),
     counter('halyard_bytes_sent_total', 'Bytes sent to MQTT clients.', stats.bytesSent),
     gauge('halyard_subscriptions', 'Active subscriptions.', stats.subscriptions),

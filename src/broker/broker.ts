@@ -185,13 +185,8 @@ export class Broker {
     this.refreshGauges();
   }
 
-  /** Store operations that erase a session's durable copy. */
+  /** Store operations that erase a session's durable copy (the store cascades to its queue and QoS 2 ids). */
   private forgetStored(session: Session, ops: StoreOp[]): void {
-    for (const entry of session.queue) ops.push({ op: 'outbound.delete', clientId: session.clientId, seq: entry.seq });
-    for (const entry of session.inflight.values()) {
-      ops.push({ op: 'outbound.delete', clientId: session.clientId, seq: entry.seq });
-    }
-    for (const packetId of session.inboundQos2) ops.push({ op: 'inbound.delete', clientId: session.clientId, packetId });
     ops.push({ op: 'session.delete', clientId: session.clientId });
   }
 

@@ -45,8 +45,10 @@ export interface RetainedEntry {
 
 export type StoreOp =
   | { op: 'session.put'; session: StoredSession }
+  /** Also deletes the client's outbound entries and inbound QoS 2 packet ids. */
   | { op: 'session.delete'; clientId: string }
   | { op: 'outbound.put'; entry: StoredOutbound }
+  /** Sets state and packetId together (an absent packetId clears it). */
   | { op: 'outbound.update'; clientId: string; seq: number; state: OutboundState; packetId?: number }
   | { op: 'outbound.delete'; clientId: string; seq: number }
   | { op: 'inbound.put'; clientId: string; packetId: number }

@@ -8,7 +8,8 @@ type Done = (err?: Error) => void;
  * Broker state kept in maps: for unit tests of the broker and for a non-durable
  * mode. It batches like the durable stores (everything submitted in one
  * event-loop turn is applied together on setImmediate, then the callbacks run),
- * so code tested against it meets the same timing in production.
+ * so code tested against it meets the same timing in production. A callback that
+ * throws is rethrown from a microtask: in tests, a broker bug should be loud.
  */
 export class MemoryBrokerStore implements BrokerStore {
   /** Number of batches applied; lets tests observe that one turn's submits share a commit. */

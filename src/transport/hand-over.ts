@@ -15,7 +15,10 @@ export function handOver(sink: ConnectionSink, stream: Duplex, info: ConnectionI
     sink.handleConnection(stream, info);
   } catch (err) {
     // One bad connection must not take the listener down with it.
-    logger.error({ err, listener: info.listener, remoteAddress: info.remoteAddress }, 'connection handler threw');
+    logger.error(
+      { err, listener: info.listener, remoteAddress: info.remoteAddress },
+      'connection handler threw',
+    );
     stream.destroy();
   }
 }

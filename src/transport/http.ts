@@ -63,7 +63,8 @@ export async function startHttpListener(
 ): Promise<RunningServer & { app: HttpApp }> {
   const logger = deps.logger.child({ listener: name });
   if (name === 'https' && !deps.tls) throw new Error('https listener started without TLS material');
-  const tls = name === 'https' && deps.tls ? { config: cfg as TlsListenerConfig, material: deps.tls } : undefined;
+  const tls =
+    name === 'https' && deps.tls ? { config: cfg as TlsListenerConfig, material: deps.tls } : undefined;
   const app = buildHttpApp({ logger, stats: deps.stats, tls });
   attachMqttWebSocket(app.server, {
     listener: name === 'https' ? 'wss' : 'ws',

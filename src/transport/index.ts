@@ -13,7 +13,12 @@ export type { HttpApp } from './http.js';
 export type * from './listener-config.js';
 export type { TlsMaterial } from './tls-material.js';
 export { ensureTlsMaterial, loadLocalCa } from './tls-material.js';
-export { issueCertificate, type CertificateAuthority, type IssueOptions, type IssuedCertificate } from './pki.js';
+export {
+  issueCertificate,
+  type CertificateAuthority,
+  type IssueOptions,
+  type IssuedCertificate,
+} from './pki.js';
 
 export interface RunningListeners {
   addresses: Partial<Record<ListenerName, ListenAddress>>;

@@ -69,11 +69,19 @@ export async function createCertificateAuthority(opts: {
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey), signingKey: keys.privateKey, cert };
+  return {
+    certPem: cert.toString('pem'),
+    keyPem: await exportKeyPem(keys.privateKey),
+    signingKey: keys.privateKey,
+    cert,
+  };
 }
 
 /** Rebuilds a CA from its PEM files; throws if the key does not belong to the certificate. */
-export async function loadCertificateAuthority(certPem: string, keyPem: string): Promise<CertificateAuthority> {
+export async function loadCertificateAuthority(
+  certPem: string,
+  keyPem: string,
+): Promise<CertificateAuthority> {
   const cert = new x509.X509Certificate(certPem);
   const signingKey = await webcrypto.subtle.importKey(
     'pkcs8',
@@ -91,13 +99,18 @@ export async function loadCertificateAuthority(certPem: string, keyPem: string):
 }
 
 /** Issues a leaf certificate with a fresh key pair, signed by `ca`. */
-export async function issueCertificate(ca: CertificateAuthority, opts: IssueOptions): Promise<IssuedCertificate> {
+export async function issueCertificate(
+  ca: CertificateAuthority,
+  opts: IssueOptions,
+): Promise<IssuedCertificate> {
   const keys = await generateKeys();
   const server = opts.usage === 'server';
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension([server ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+    new x509.ExtendedKeyUsageExtension([
+      server ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth,
+    ]),
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     await x509.AuthorityKeyIdentifierExtension.create(ca.cert.publicKey),
   ];

@@ -32,7 +32,12 @@ export function trackSockets(server: Server): { destroyAll(): void } {
   };
 }
 
-export function listenFailed(listener: ListenerName, host: string, port: number, cause: unknown): HalyardError {
+export function listenFailed(
+  listener: ListenerName,
+  host: string,
+  port: number,
+  cause: unknown,
+): HalyardError {
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new HalyardError(
     'LISTEN_FAILED',
@@ -49,7 +54,12 @@ export function boundAddress(server: Server, fallbackHost: string): ListenAddres
 }
 
 /** Binds `server`; a bind failure (EADDRINUSE, EACCES…) becomes LISTEN_FAILED naming the listener. */
-export function listen(server: Server, listener: ListenerName, host: string, port: number): Promise<ListenAddress> {
+export function listen(
+  server: Server,
+  listener: ListenerName,
+  host: string,
+  port: number,
+): Promise<ListenAddress> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => {
       server.off('listening', onListening);

@@ -42,7 +42,10 @@ describe('ensureTlsMaterial (generated)', () => {
     withTempDir(async (dir) => {
       const first = await ensureTlsMaterial(dir, {}, silentLogger());
       const second = await ensureTlsMaterial(dir, {}, silentLogger());
-      assert.equal(new X509Certificate(second.cert).fingerprint256, new X509Certificate(first.cert).fingerprint256);
+      assert.equal(
+        new X509Certificate(second.cert).fingerprint256,
+        new X509Certificate(first.cert).fingerprint256,
+      );
       assert.equal(second.ca, first.ca);
       assert.equal(second.key, first.key);
     }));
@@ -89,9 +92,19 @@ describe('ensureTlsMaterial (user-supplied)', () => {
       const certFile = join(dir, 'c.pem');
       const keyFile = join(dir, 'k.pem');
       const caFile = join(dir, 'ca.pem');
-      await Promise.all([writeFile(certFile, leaf.certPem), writeFile(keyFile, leaf.keyPem), writeFile(caFile, ca.certPem)]);
+      await Promise.all([
+        writeFile(certFile, leaf.certPem),
+        writeFile(keyFile, leaf.keyPem),
+        writeFile(caFile, ca.certPem),
+      ]);
       const material = await ensureTlsMaterial(dir, { certFile, keyFile, caFile }, silentLogger());
-      assert.deepEqual(material, { cert: leaf.certPem, key: leaf.keyPem, ca: ca.certPem, caPath: caFile, generated: false });
+      assert.deepEqual(material, {
+        cert: leaf.certPem,
+        key: leaf.keyPem,
+        ca: ca.certPem,
+        caPath: caFile,
+        generated: false,
+      });
       await assert.rejects(stat(localTlsPaths(dir).dir), { code: 'ENOENT' });
     }));
 
@@ -108,6 +121,9 @@ describe('ensureTlsMaterial (user-supplied)', () => {
 
   it('insists on both certFile and keyFile', () =>
     withTempDir(async (dir) => {
-      await assert.rejects(ensureTlsMaterial(dir, { certFile: join(dir, 'c.pem') }, silentLogger()), /keyFile/);
+      await assert.rejects(
+        ensureTlsMaterial(dir, { certFile: join(dir, 'c.pem') }, silentLogger()),
+        /keyFile/,
+      );
     }));
 });

@@ -74,7 +74,9 @@ async function writeAtomic(path: string, data: string, mode: number): Promise<vo
 async function loadUserMaterial(cfg: TlsFilesConfig): Promise<TlsMaterial> {
   if (!cfg.certFile || !cfg.keyFile) {
     const missing = cfg.certFile ? 'keyFile' : 'certFile';
-    throw new HalyardError('TLS_SETUP_FAILED', `TLS ${missing} is required when the other is set`, { ...cfg });
+    throw new HalyardError('TLS_SETUP_FAILED', `TLS ${missing} is required when the other is set`, {
+      ...cfg,
+    });
   }
   const cert = await readPem(cfg.certFile, 'TLS certificate');
   const key = await readPem(cfg.keyFile, 'TLS private key');
@@ -103,7 +105,10 @@ async function loadOrCreateCa(paths: ReturnType<typeof localTlsPaths>) {
       throw tlsError('cannot load local CA from', paths.dir, err);
     }
   }
-  const ca = await createCertificateAuthority({ commonName: `Halyard Local CA (${hostname()})`, days: CA_DAYS });
+  const ca = await createCertificateAuthority({
+    commonName: `Halyard Local CA (${hostname()})`,
+    days: CA_DAYS,
+  });
   await writeAtomic(paths.caKey, ca.keyPem, 0o600);
   await writeAtomic(paths.caCert, ca.certPem, 0o644);
   return { ca, created: true };
@@ -120,7 +125,11 @@ function serverCertUsable(certPem: string, ca: CertificateAuthority): boolean {
 }
 
 /** Server certificate and key for the TLS listeners: the user's files, or Halyard's own local CA. */
-export async function ensureTlsMaterial(dataDir: string, cfg: TlsFilesConfig, logger: Logger): Promise<TlsMaterial> {
+export async function ensureTlsMaterial(
+  dataDir: string,
+  cfg: TlsFilesConfig,
+  logger: Logger,
+): Promise<TlsMaterial> {
   if (cfg.certFile || cfg.keyFile) return loadUserMaterial(cfg);
 
   const paths = localTlsPaths(dataDir);
@@ -144,7 +153,10 @@ export async function ensureTlsMaterial(dataDir: string, cfg: TlsFilesConfig, lo
     await writeAtomic(paths.serverKey, issued.keyPem, 0o600);
     await writeAtomic(paths.serverCert, issued.certPem, 0o644);
     ({ certPem: cert, keyPem: key } = issued);
-    logger.info({ path: paths.serverCert, fingerprint256: issued.fingerprint256 }, 'issued server certificate');
+    logger.info(
+      { path: paths.serverCert, fingerprint256: issued.fingerprint256 },
+      'issued server certificate',
+    );
   }
   logger.info({ caPath: paths.caCert, created }, 'TLS uses the local CA; give clients this file to trust');
   return { cert, key, ca: ca.certPem, caPath: paths.caCert, generated: true };

@@ -9,7 +9,11 @@ import { closeServer, listen, trackSockets, type RunningServer } from './server-
 import type { TlsMaterial } from './tls-material.js';
 
 /** TLS options shared by the MQTT-over-TLS and HTTPS listeners. */
-export function serverTlsOptions(listener: ListenerName, cfg: TlsListenerConfig, material: TlsMaterial): TlsOptions {
+export function serverTlsOptions(
+  listener: ListenerName,
+  cfg: TlsListenerConfig,
+  material: TlsMaterial,
+): TlsOptions {
   if (cfg.requestClientCert && !material.ca) {
     // Without our own trust anchor Node would verify client certs against the public web roots.
     throw new HalyardError(

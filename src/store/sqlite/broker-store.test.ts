@@ -94,19 +94,17 @@ describe('SqliteBrokerStore', () => {
     );
   });
 
-  it('commits 10,000 outbound.put ops in one batch quickly (synchronous full)', async () => {
+  it('commits 10,000 outbound.put ops submitted in one turn as one batch', async () => {
     const store = SqliteBrokerStore.open(tempDbPath());
     const payload = Buffer.alloc(200, 7);
     for (let seq = 1; seq <= 10_000; seq++)
       store.submit([{ op: 'outbound.put', entry: entry(seq, payload) }]);
-    const started = process.hrtime.bigint();
+    const commitsBefore = store.commits;
     await store.flush();
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    assert.equal(store.commits - commitsBefore, 1);
     const state = await store.load();
     await store.close();
     assert.equal(state.outbound.length, 10_000);
     assert.equal(state.maxSeq, 10_000);
-    // Generous bound for slow CI machines; the target is "well under a second".
-    assert.ok(ms < 2000, `10,000 ops took ${ms.toFixed(0)} ms`);
   });
 });

@@ -29,7 +29,9 @@ export interface SqliteBrokerStoreOptions {
 /**
  * Broker state in one SQLite file (WAL). Everything submitted in one event-loop
  * turn is committed in one transaction on setImmediate, which is what lets a
- * burst of QoS 1 publishes cost one fsync instead of one each.
+ * burst of QoS 1 publishes cost one fsync instead of one each. Ops are read at
+ * commit time, so a caller must not mutate them (or their payloads) until done.
+ * load() commits anything pending first, so it sees every submitted op.
  */
 export class SqliteBrokerStore implements BrokerStore {
   /** Number of transactions committed; lets tests observe that one turn's submits share a commit. */
