@@ -50,6 +50,7 @@ export interface HttpListenerDeps {
   logger: Logger;
   stats: BrokerStats;
   tls?: TlsMaterial;
+  maxPacketSize?: number;
   /** Registers further routes/plugins before the app starts listening. */
   configure?: (app: HttpApp) => void | Promise<void>;
 }
@@ -71,11 +72,17 @@ export async function startHttpListener(
     allowAnonymous: cfg.allowAnonymous,
     sink,
     logger,
+    maxPacketSize: deps.maxPacketSize,
   });
   const tracker = trackSockets(app.server);
-  await deps.configure?.(app);
-  // ready() first, so a failing plugin is reported as itself and not as a bind failure.
-  await app.ready();
+  try {
+    await deps.configure?.(app);
+    // ready() before listen(), so a failing plugin is reported as itself and not as a bind failure.
+    await app.ready();
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   try {
     await app.listen({ host: cfg.host, port: cfg.port });
   } catch (err) {

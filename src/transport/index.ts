@@ -30,6 +30,9 @@ export interface RunningListeners {
   close(): Promise<void>;
 }
 
+/** What the listeners need from the broker; the Broker class satisfies it structurally. */
+export type ListenerSink = ConnectionSink & { stats: BrokerStats; options?: { maxPacketSize?: number } };
+
 export interface ListenerDeps {
   logger: Logger;
   dataDir: string;
@@ -53,7 +56,7 @@ function tlsLoader(deps: ListenerDeps): (cfg: TlsListenerConfig) => Promise<TlsM
 
 /** Starts every enabled listener; if one fails, those already started are closed again. */
 export async function startListeners(
-  sink: ConnectionSink & { stats: BrokerStats },
+  sink: ListenerSink,
   config: ListenersConfig,
   deps: ListenerDeps,
 ): Promise<RunningListeners> {
@@ -85,6 +88,7 @@ export async function startListeners(
         logger,
         stats: sink.stats,
         tls: material,
+        maxPacketSize: sink.options?.maxPacketSize,
         configure: deps.configureHttp && ((app) => deps.configureHttp?.(app, name)),
       });
       servers.push(server);

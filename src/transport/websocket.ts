@@ -16,7 +16,12 @@ export interface MqttWebSocketOptions {
   allowAnonymous: boolean;
   sink: ConnectionSink;
   logger: Logger;
+  /** Largest MQTT packet the broker accepts; bounds what one frame may buffer in memory. */
+  maxPacketSize?: number;
 }
+
+/** Room for a frame that carries a maximum-size packet plus a few small ones beside it. */
+const FRAME_SLACK_BYTES = 1024;
 
 function pathOf(url: string | undefined): string {
   try {
@@ -39,6 +44,7 @@ export function attachMqttWebSocket(server: Server, opts: MqttWebSocketOptions):
     noServer: true,
     // Compression costs CPU and memory per connection and buys little for small binary packets.
     perMessageDeflate: false,
+    ...(opts.maxPacketSize ? { maxPayload: opts.maxPacketSize + FRAME_SLACK_BYTES } : {}),
     handleProtocols: (offered) => SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
   });
 
