@@ -23,9 +23,12 @@ export interface RunningHalyard {
 
 export async function startHalyard(config: Config, opts: { logger?: Logger } = {}): Promise<RunningHalyard> {
   const logger = opts.logger ?? createLogger({ level: config.log.level });
-  await mkdir(config.dataDir, { recursive: true });
-  const store = SqliteBrokerStore.open(join(config.dataDir, 'broker.db'), { synchronous: config.store.synchronous });
+  // First, because it can still reject the configuration and nothing has been opened yet.
   const authenticator = new ConfigUsersAuthenticator(config.users);
+  await mkdir(config.dataDir, { recursive: true });
+  const store = SqliteBrokerStore.open(join(config.dataDir, 'broker.db'), {
+    synchronous: config.store.synchronous,
+  });
   const broker = new Broker({ store, authenticator, logger, options: config.broker });
 
   let listeners: RunningListeners;
@@ -62,7 +65,10 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
 function logStartup(config: Config, listeners: RunningListeners, logger: Logger): void {
   for (const [name, address] of Object.entries(listeners.addresses)) {
     const allowAnonymous = config.listeners[name as keyof Config['listeners']].allowAnonymous;
-    logger.info({ listener: name, ...address, allowAnonymous }, `${name} listening on ${address.host}:${address.port}`);
+    logger.info(
+      { listener: name, ...address, allowAnonymous },
+      `${name} listening on ${address.host}:${address.port}`,
+    );
   }
   const tls = listeners.tls;
   if (tls?.generated && tls.caPath) {

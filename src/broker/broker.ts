@@ -107,6 +107,12 @@ export class Broker {
     request: { clientId: string; expiryInterval: number; cleanStart: boolean; protocolVersion: 3 | 4 | 5 },
   ): { session: Session; sessionPresent: boolean } {
     let session = this.sessions.get(request.clientId);
+    const expiresAt = session?.expiresAt();
+    if (session && !session.connection && expiresAt !== undefined && expiresAt <= this.now()) {
+      // Expired but not yet swept: it must not be resumed (MQTT-3.1.2-23 / session expiry).
+      this.endSession(session);
+      session = undefined;
+    }
     const previous = session?.connection;
     if (session && previous) {
       this.log.info({ clientId: request.clientId }, 'session taken over by a new connection');

@@ -89,8 +89,8 @@ export class MqttConnection {
 
   private onParseError(err: Error): void {
     if (this.state === 'closed') return;
-    this.broker.stats.malformedPackets++;
     if (this.state === 'awaiting-connect' && err.message === 'Invalid protocol version') {
+      this.broker.stats.malformedPackets++; // protocolViolation() counts the other parse errors
       // MQTT-3.1.2-2: answer an unsupported version with return code 1, in 3.1.1 format, then close.
       this.writePacket({ cmd: 'connack', returnCode: CONNACK_V3.UNACCEPTABLE_PROTOCOL_VERSION, sessionPresent: false });
       this.log.warn(this.logContext(), 'unsupported protocol version; closing');
@@ -103,6 +103,11 @@ export class MqttConnection {
   private onPacket(packet: mqtt.Packet): void {
     if (this.state === 'closed') return;
     this.broker.stats.messagesReceived++;
+    // A packet that arrived whole in one chunk never tripped the early check in onData.
+    if ((packet.length ?? 0) > this.broker.options.maxPacketSize) {
+      this.protocolViolation(RC.PACKET_TOO_LARGE, `packet of ${packet.length} bytes exceeds the maximum packet size`);
+      return;
+    }
     this.keepAliveTimer?.refresh();
     if (this.state === 'awaiting-connect') {
       if (packet.cmd !== 'connect') {

@@ -21,6 +21,11 @@ export function handleSubscribe(conn: MqttConnection, packet: mqtt.ISubscribePac
   const v5 = conn.protocolVersion === 5;
   const failure = (reason: number): number => (v5 ? reason : V3_FAILURE);
   const subscriptionIdentifier = v5 ? packet.properties?.subscriptionIdentifier : undefined;
+  if (packet.subscriptions.length === 0) {
+    // MQTT-3.8.3-3: at least one filter (mqtt-packet parses an empty one, but cannot encode the empty SUBACK).
+    conn.protocolViolation(RC.PROTOCOL_ERROR, 'SUBSCRIBE without a topic filter');
+    return;
+  }
   const codes: number[] = [];
   const granted: { sub: Subscription; isNew: boolean }[] = [];
 
@@ -84,6 +89,10 @@ export function handleUnsubscribe(conn: MqttConnection, packet: mqtt.IUnsubscrib
   const session = conn.session;
   const identity = conn.identity;
   if (!session || !identity) return;
+  if (packet.unsubscriptions.length === 0) {
+    conn.protocolViolation(RC.PROTOCOL_ERROR, 'UNSUBSCRIBE without a topic filter'); // MQTT-3.10.3-2
+    return;
+  }
   const codes: number[] = [];
   for (const requested of packet.unsubscriptions) {
     const shared = parseSharedFilter(requested);

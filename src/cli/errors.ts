@@ -21,10 +21,19 @@ export interface CliIo {
   stderr: NodeJS.WritableStream;
 }
 
-export const processIo = (): CliIo => ({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+export const processIo = (): CliIo => ({
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+});
 
 /** Parses an integer flag within [min, max]; anything else is a UsageError naming the flag. */
-export function intFlag(flag: string, value: string | undefined, min: number, max: number): number | undefined {
+export function intFlag(
+  flag: string,
+  value: string | undefined,
+  min: number,
+  max: number,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = /^\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {

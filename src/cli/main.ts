@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-import { CommandError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, processIo, type CliIo } from './errors.js';
-import { PASSWD_HELP, runPasswd } from './passwd.js';
-import { PUB_HELP, runPub } from './pub.js';
-import { START_HELP, runStart } from './start.js';
-import { SUB_HELP, runSub } from './sub.js';
-
+import {
+  CommandError,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  UsageError,
+  processIo,
+  type CliIo,
+} from './errors.js';
 const HELP = `Usage: halyard <command> [options]
 
 Commands:
@@ -18,12 +21,15 @@ Run "halyard <command> --help" for a command's options.`;
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; help: string }> = {
-  start: { run: runStart, help: START_HELP },
-  pub: { run: runPub, help: PUB_HELP },
-  sub: { run: runSub, help: SUB_HELP },
-  passwd: { run: runPasswd, help: PASSWD_HELP },
+/** Loaded on demand, so that `halyard pub` does not pay for loading the whole platform. */
+const COMMANDS: Record<string, () => Promise<{ run: Command; help: string }>> = {
+  start: async () => import('./start.js').then((m) => ({ run: m.runStart, help: m.START_HELP })),
+  pub: async () => import('./pub.js').then((m) => ({ run: m.runPub, help: m.PUB_HELP })),
+  sub: async () => import('./sub.js').then((m) => ({ run: m.runSub, help: m.SUB_HELP })),
+  passwd: async () => import('./passwd.js').then((m) => ({ run: m.runPasswd, help: m.PASSWD_HELP })),
 };
+
+const lookup = (name: string) => (Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined);
 
 async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
@@ -32,14 +38,19 @@ async function main(argv: string[], io: CliIo): Promise<number> {
     return EXIT_USAGE;
   }
   if (name === 'help' || name === '--help' || name === '-h') {
-    const topic = rest[0] === undefined ? undefined : COMMANDS[rest[0]];
-    if (rest[0] !== undefined && !topic) return unknown(rest[0], io);
-    io.stdout.write(`${topic ? topic.help : HELP}\n`);
+    if (rest[0] === undefined) {
+      io.stdout.write(`${HELP}\n`);
+      return EXIT_OK;
+    }
+    const topic = lookup(rest[0]);
+    if (!topic) return unknown(rest[0], io);
+    io.stdout.write(`${(await topic()).help}\n`);
     return EXIT_OK;
   }
-  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (!command) return unknown(name, io);
+  const load = lookup(name);
+  if (!load) return unknown(name, io);
   try {
+    const command = await load();
     return await command.run(rest, io);
   } catch (err) {
     return report(name, err, io);
@@ -63,7 +74,9 @@ function report(name: string, err: unknown, io: CliIo): number {
     io.stderr.write(`halyard ${name}: ${err.message}\n`);
     return EXIT_FAILURE;
   }
-  io.stderr.write(`halyard ${name}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  io.stderr.write(
+    `halyard ${name}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   return EXIT_FAILURE;
 }
 

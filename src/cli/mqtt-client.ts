@@ -76,7 +76,8 @@ export function userProperties(values: ConnectionValues): Record<string, string 
 
 export function clientOptions(values: ConnectionValues, command: string, persistent = false): IClientOptions {
   const version = VERSIONS[values['protocol-version']];
-  if (version === undefined) throw new UsageError(`-V must be 3, 4 or 5 (got "${values['protocol-version']}")`);
+  if (version === undefined)
+    throw new UsageError(`-V must be 3, 4 or 5 (got "${values['protocol-version']}")`);
   const tls = values.tls === true || values.cafile !== undefined;
   const options: IClientOptions = {
     host: values.host,
@@ -97,7 +98,9 @@ export function clientOptions(values: ConnectionValues, command: string, persist
     try {
       options.ca = readFileSync(values.cafile);
     } catch (err) {
-      throw new UsageError(`cannot read --cafile ${values.cafile}: ${(err as NodeJS.ErrnoException).code ?? ''}`);
+      throw new UsageError(
+        `cannot read --cafile ${values.cafile}: ${(err as NodeJS.ErrnoException).code ?? ''}`,
+      );
     }
   }
   if (values.insecure) options.rejectUnauthorized = false;
@@ -109,15 +112,24 @@ export function clientOptions(values: ConnectionValues, command: string, persist
 /** Describes an MQTT.js or socket error in one line, with the reason code when the broker gave one. */
 export function describeError(err: unknown): string {
   const e = err as Error & { code?: unknown };
-  if (typeof e.code === 'number') return `${e.message} (reason code 0x${e.code.toString(16).padStart(2, '0')})`;
+  if (typeof e.code === 'number')
+    return `${e.message} (reason code 0x${e.code.toString(16).padStart(2, '0')})`;
   return e.message || String(err);
 }
 
-/** Connects, resolving on CONNACK success and rejecting with a one-line CommandError otherwise. */
-export function connectClient(options: IClientOptions): Promise<MqttClient> {
+/**
+ * Connects, resolving on CONNACK success and rejecting with a one-line CommandError otherwise.
+ * `setup` runs before any packet is read: a resumed session's queued messages can arrive in the
+ * same chunk as CONNACK, before an awaiting caller could attach a 'message' listener.
+ */
+export function connectClient(
+  options: IClientOptions,
+  setup?: (client: MqttClient) => void,
+): Promise<MqttClient> {
   const where = `${options.host}:${options.port}`;
   return new Promise((resolve, reject) => {
     const client = connect(options);
+    setup?.(client);
     const fail = (message: string) => {
       client.removeAllListeners();
       client.on('error', () => undefined); // late socket errors must not crash the process

@@ -36,7 +36,10 @@ export async function runPasswd(argv: string[], io: CliIo): Promise<number> {
   if (password.length === 0) throw new UsageError('the password is empty');
   if (values.username === '') throw new UsageError('--username must not be empty');
   const passwordHash = await hashPassword(password);
-  const out = values.username === undefined ? passwordHash : JSON.stringify({ username: values.username, passwordHash });
+  const out =
+    values.username === undefined
+      ? passwordHash
+      : JSON.stringify({ username: values.username, passwordHash });
   io.stdout.write(`${out}\n`);
   return EXIT_OK;
 }

@@ -52,7 +52,8 @@ export async function runPub(argv: string[], io: CliIo): Promise<number> {
   }
   if (!values.topic) throw new UsageError('-t/--topic is required');
   const topic = values.topic;
-  if (topic.includes('+') || topic.includes('#')) throw new UsageError(`cannot publish to a wildcard topic "${topic}"`);
+  if (topic.includes('+') || topic.includes('#'))
+    throw new UsageError(`cannot publish to a wildcard topic "${topic}"`);
   const chosen = (['message', 'file', 'stdin-file', 'stdin-line', 'null-message'] as const).filter(
     (k) => values[k] !== undefined && values[k] !== false,
   );

@@ -31,10 +31,7 @@ export async function runStart(argv: string[], io: CliIo): Promise<number> {
   try {
     config = loadConfig({ argv, env: process.env, cwd: process.cwd() });
   } catch (err) {
-    if (isHalyardError(err, 'CONFIG_INVALID') || isHalyardError(err, 'CONFIG_FILE_UNREADABLE')) {
-      io.stderr.write(`${err.message}\n`);
-      return EXIT_USAGE;
-    }
+    if (isConfigError(err)) return configFailure(err, io);
     throw err;
   }
   const logger = createLogger({ level: config.log.level });
@@ -42,6 +39,7 @@ export async function runStart(argv: string[], io: CliIo): Promise<number> {
   try {
     app = await startHalyard(config, { logger });
   } catch (err) {
+    if (isConfigError(err)) return configFailure(err, io);
     logger.fatal({ err }, 'could not start');
     io.stderr.write(`halyard: could not start: ${(err as Error).message}\n`);
     return EXIT_FAILURE;
@@ -64,4 +62,13 @@ export async function runStart(argv: string[], io: CliIo): Promise<number> {
     logger.error({ err }, 'shutdown failed');
     return EXIT_FAILURE;
   }
+}
+
+const isConfigError = (err: unknown): err is Error =>
+  isHalyardError(err, 'CONFIG_INVALID') || isHalyardError(err, 'CONFIG_FILE_UNREADABLE');
+
+/** The message already names every bad key; a stack trace would only bury it. */
+function configFailure(err: Error, io: CliIo): number {
+  io.stderr.write(`${err.message}\n`);
+  return EXIT_USAGE;
 }

@@ -50,13 +50,19 @@ export async function runSub(argv: string[], io: CliIo): Promise<number> {
   if (filters.length === 0) throw new UsageError('at least one -t/--topic is required');
   const count = intFlag('-C/--count', values.count, 1, Number.MAX_SAFE_INTEGER);
   const timeout = intFlag('-W/--timeout', values.timeout, 1, 86_400);
-  if (values.persistent && values.id === undefined) throw new UsageError('-c/--persistent needs a client id (-i)');
+  if (values.persistent && values.id === undefined)
+    throw new UsageError('-c/--persistent needs a client id (-i)');
   const qos = parseQos(values.qos);
   const props = userProperties(values);
   const options = clientOptions(values, 'sub', values.persistent === true);
 
-  const client = await connectClient(options);
   let received = 0;
+  // Messages of a resumed session may arrive with CONNACK: held until the handler below exists.
+  const early: [string, Buffer][] = [];
+  let onMessage = (topic: string, payload: Buffer) => void early.push([topic, payload]);
+  const client = await connectClient(options, (c) =>
+    c.on('message', (topic, payload) => onMessage(topic, payload)),
+  );
   return new Promise<number>((resolve, reject) => {
     let finished = false;
     const finish = (outcome: number | CommandError) => {
@@ -74,16 +80,18 @@ export async function runSub(argv: string[], io: CliIo): Promise<number> {
         ? undefined
         : setTimeout(() => {
             if (count === undefined) finish(EXIT_OK);
-            else finish(new CommandError(`timed out after ${timeout} s with ${received} of ${count} messages`));
+            else
+              finish(new CommandError(`timed out after ${timeout} s with ${received} of ${count} messages`));
           }, timeout * 1000);
 
     void whenClosed(client).then((why) => finish(new CommandError(why)));
-    client.on('message', (topic, payload) => {
+    onMessage = (topic, payload) => {
       if (finished) return;
       io.stdout.write(`${topic} ${payload.toString('utf8')}\n`);
       received++;
       if (count !== undefined && received >= count) finish(EXIT_OK);
-    });
+    };
+    for (const [topic, payload] of early) onMessage(topic, payload);
     subscribe(client, filters, qos, props).catch((err: unknown) =>
       finish(err instanceof CommandError ? err : new CommandError(describeError(err))),
     );
@@ -99,14 +107,18 @@ async function subscribe(
   const map: ISubscriptionMap = {};
   for (const filter of filters) map[filter] = { qos };
   try {
-    await client.subscribeAsync(map, userProps ? { qos, properties: { userProperties: userProps } } : { qos });
+    await client.subscribeAsync(
+      map,
+      userProps ? { qos, properties: { userProperties: userProps } } : { qos },
+    );
   } catch (err) {
     const granted = (err as { packet?: { granted?: (number | { qos: number })[] } }).packet?.granted ?? [];
     const codes = granted.map((g) => (typeof g === 'number' ? g : g.qos));
     const refused = filters.filter((_, i) => (codes[i] & 0x80) !== 0);
     const which = (refused.length > 0 ? refused : filters).map((f) => `"${f}"`).join(', ');
     const code = codes.find((c) => (c & 0x80) !== 0);
-    const reason = code === undefined ? describeError(err) : `${describeError(err)} (reason code 0x${code.toString(16)})`;
+    const reason =
+      code === undefined ? describeError(err) : `${describeError(err)} (reason code 0x${code.toString(16)})`;
     throw new CommandError(`subscription to ${which} refused: ${reason}`);
   }
 }

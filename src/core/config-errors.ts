@@ -16,7 +16,11 @@ export interface ConfigProblem {
 /** Values under these keys are never echoed back. */
 const SECRET_KEYS = new Set(['passwordHash', 'password', 'secret', 'token']);
 
-export function describeIssues(issues: readonly core.$ZodIssue[], raw: RawObject, sources: SourceMap): ConfigProblem[] {
+export function describeIssues(
+  issues: readonly core.$ZodIssue[],
+  raw: RawObject,
+  sources: SourceMap,
+): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   for (const issue of issues) {
     const path = issue.path.map(String);
@@ -39,7 +43,9 @@ export function describeIssues(issues: readonly core.$ZodIssue[], raw: RawObject
 
 export function formatProblems(problems: readonly ConfigProblem[]): string {
   const lines = problems.map((p) => {
-    const from = p.source ? ` [from ${p.source.kind === 'file' ? `config file ${p.source.name}` : p.source.name}]` : '';
+    const from = p.source
+      ? ` [from ${p.source.kind === 'file' ? `config file ${p.source.name}` : p.source.name}]`
+      : '';
     return `  ${p.path}: ${p.message}${from}`;
   });
   return `Invalid configuration:\n${lines.join('\n')}`;

@@ -122,7 +122,12 @@ export const configSchema = z
       })
       .prefault({}),
     listeners: z
-      .strictObject({ mqtt: tcpListener(1883), mqtts: tlsListener(8883), http: tcpListener(8080), https: tlsListener(8443) })
+      .strictObject({
+        mqtt: tcpListener(1883),
+        mqtts: tlsListener(8883),
+        http: tcpListener(8080),
+        https: tlsListener(8443),
+      })
       .prefault({}),
     broker,
     store: z.strictObject({ synchronous: z.enum(['full', 'normal']).default('full') }).prefault({}),
@@ -133,7 +138,11 @@ export const configSchema = z
         const seen = new Set<string>();
         users.forEach((u, i) => {
           if (seen.has(u.username))
-            ctx.addIssue({ code: 'custom', path: [i, 'username'], message: `duplicate username "${u.username}"` });
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'username'],
+              message: `duplicate username "${u.username}"`,
+            });
           seen.add(u.username);
         });
       }),

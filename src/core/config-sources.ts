@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { jsonErrorOffset } from './config-json.js';
 import { HalyardError } from './errors.js';
 
 /**
@@ -23,7 +24,10 @@ export const ENV_PREFIX = 'HALYARD_';
 export const ENV_CONFIG_FILE = 'HALYARD_CONFIG';
 /** Shorthands: the logger already reads HALYARD_LOG_LEVEL, so it means what it says everywhere. */
 const ENV_ALIASES: Record<string, string[]> = { HALYARD_LOG_LEVEL: ['log', 'level'] };
-const FLAG_ALIASES: Record<string, string[]> = { port: ['listeners', 'mqtt', 'port'], 'log-level': ['log', 'level'] };
+const FLAG_ALIASES: Record<string, string[]> = {
+  port: ['listeners', 'mqtt', 'port'],
+  'log-level': ['log', 'level'],
+};
 
 export function isPlainObject(v: unknown): v is RawObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -150,24 +154,45 @@ export function fromFile(path: string): RawObject {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     const why = FILE_ERRORS[code] ? `${FILE_ERRORS[code]} (${code})` : (err as Error).message;
-    throw new HalyardError('CONFIG_FILE_UNREADABLE', `Cannot read config file ${path}: ${why}`, { path }, { cause: err });
+    throw new HalyardError(
+      'CONFIG_FILE_UNREADABLE',
+      `Cannot read config file ${path}: ${why}`,
+      { path },
+      { cause: err },
+    );
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    const reason = (err as Error).message.replace(/ in JSON at position \d+.*$/, '');
-    const pos = /at position (\d+)/.exec((err as Error).message);
-    const where = pos ? ` at ${lineColumn(text, Number(pos[1]))}` : text.trim() === '' ? ' (file is empty)' : '';
-    throw new HalyardError('CONFIG_FILE_UNREADABLE', `Config file ${path} is not valid JSON${where}: ${reason}`, {
-      path,
-    });
+    // V8 wording varies: drop its position and its echo of the text, and compute line and column ourselves.
+    const reason = (err as Error).message
+      .replace(/ in JSON at position \d+.*$/, '')
+      .replace(/, ".*" is not valid JSON$/s, '');
+    const offset = jsonErrorOffset(text);
+    const where =
+      text.trim() === ''
+        ? ' (the file is empty)'
+        : offset === undefined
+          ? ''
+          : ` at ${lineColumn(text, offset)}`;
+    throw new HalyardError(
+      'CONFIG_FILE_UNREADABLE',
+      `Config file ${path} is not valid JSON${where}: ${reason}`,
+      {
+        path,
+      },
+    );
   }
   if (!isPlainObject(parsed)) {
-    throw new HalyardError('CONFIG_INVALID', `Invalid configuration: config file ${path} must hold a JSON object`, {
-      path,
-    });
+    throw new HalyardError(
+      'CONFIG_INVALID',
+      `Invalid configuration: config file ${path} must hold a JSON object`,
+      {
+        path,
+      },
+    );
   }
   return parsed;
 }

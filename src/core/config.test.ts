@@ -118,7 +118,10 @@ describe('loadConfig sources', () => {
   });
 
   it('applies precedence defaults < file < env < flags', () => {
-    const file = writeConfig('p.json', { listeners: { mqtt: { port: 1001, host: '127.0.0.1' } }, dataDir: 'f' });
+    const file = writeConfig('p.json', {
+      listeners: { mqtt: { port: 1001, host: '127.0.0.1' } },
+      dataDir: 'f',
+    });
     const env = { HALYARD_CONFIG: file, HALYARD_LISTENERS__MQTT__PORT: '1002', HALYARD_DATA_DIR: 'e' };
     const c1 = load([], env);
     assert.equal(c1.listeners.mqtt.port, 1002);
@@ -142,7 +145,10 @@ describe('loadConfig errors', () => {
   });
 
   it('lists every bad key at once, each with its source', () => {
-    const file = writeConfig('bad.json', { listeners: { https: { port: -1 } }, store: { synchronous: 'off' } });
+    const file = writeConfig('bad.json', {
+      listeners: { https: { port: -1 } },
+      store: { synchronous: 'off' },
+    });
     const err = loadError(['--config', file, '--broker.max-packet-size', '8', '--log-level', 'loud'], {
       HALYARD_LISTENERS__MQTTS__ALLOW_ANONYMOUS: 'maybe',
       HALYARD_BROKER__MAX_INFLIGHT: '1.5',
@@ -154,7 +160,10 @@ describe('loadConfig errors', () => {
       [/^ {2}store\.synchronous: must be one of "full", "normal" \(got "off"\)/, `config file ${file}`],
       [/^ {2}broker\.maxPacketSize: must be ≥ 16 \(got 8\)/, '--broker.max-packet-size'],
       [/^ {2}log\.level: must be one of/, '--log-level'],
-      [/^ {2}listeners\.mqtts\.allowAnonymous: must be a boolean \(got maybe\)/, 'HALYARD_LISTENERS__MQTTS__ALLOW_ANONYMOUS'],
+      [
+        /^ {2}listeners\.mqtts\.allowAnonymous: must be a boolean \(got maybe\)/,
+        'HALYARD_LISTENERS__MQTTS__ALLOW_ANONYMOUS',
+      ],
       [/^ {2}broker\.maxInflight: must be an integer \(got 1\.5\)/, 'HALYARD_BROKER__MAX_INFLIGHT'],
     ];
     for (const [pattern, source] of expectations) {
@@ -194,7 +203,10 @@ describe('loadConfig errors', () => {
       { username: 'a', passwordHash: HASH },
       { username: 'a', passwordHash: HASH },
     ];
-    assert.match(loadError([], { HALYARD_USERS: JSON.stringify(dup) }).message, /users\.1\.username: duplicate/);
+    assert.match(
+      loadError([], { HALYARD_USERS: JSON.stringify(dup) }).message,
+      /users\.1\.username: duplicate/,
+    );
   });
 
   it('requires certFile and keyFile together', () => {

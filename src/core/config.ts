@@ -1,7 +1,14 @@
 import { resolve } from 'node:path';
 import { describeIssues, formatProblems } from './config-errors.js';
 import { configSchema, type Config } from './config-schema.js';
-import { ENV_CONFIG_FILE, fromEnv, fromFile, fromFlags, mergeInto, type RawObject } from './config-sources.js';
+import {
+  ENV_CONFIG_FILE,
+  fromEnv,
+  fromFile,
+  fromFlags,
+  mergeInto,
+  type RawObject,
+} from './config-sources.js';
 import { HalyardError } from './errors.js';
 
 export type { AclRuleConfig, Config, ConfigBrokerOptions, UserConfig } from './config-schema.js';
@@ -62,6 +69,10 @@ function resolvePaths(config: Config, cwd: string): Config {
   return {
     ...config,
     dataDir: resolve(cwd, config.dataDir),
-    listeners: { ...config.listeners, mqtts: tls(config.listeners.mqtts), https: tls(config.listeners.https) },
+    listeners: {
+      ...config.listeners,
+      mqtts: tls(config.listeners.mqtts),
+      https: tls(config.listeners.https),
+    },
   };
 }

@@ -122,7 +122,8 @@ export class TopicAcl {
       const deny = rule.permission === 'deny';
       const levels = substitute(rule.topic, subs, deny);
       if (levels === undefined) continue;
-      const targets = rule.action === 'all' ? [publish, subscribe] : [rule.action === 'publish' ? publish : subscribe];
+      const targets =
+        rule.action === 'all' ? [publish, subscribe] : [rule.action === 'publish' ? publish : subscribe];
       for (const set of targets) (deny ? set.deny : set.allow).push(levels);
     }
     return new TopicAcl(publish, subscribe);

@@ -32,6 +32,15 @@ describe('ConfigUsersAuthenticator', () => {
     auth = new ConfigUsersAuthenticator(users);
   });
 
+  it('refuses at construction a hash whose parameters it cannot use', () => {
+    const hash = '$scrypt$N=1000,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g';
+    assert.throws(
+      () => new ConfigUsersAuthenticator([{ username: 'x', passwordHash: hash }]),
+      (err: Error & { code?: string }) =>
+        err.code === 'CONFIG_INVALID' && /users\.0\.passwordHash: unusable scrypt hash/.test(err.message),
+    );
+  });
+
   it('accepts a known user with the right password', async () => {
     const id = await identityOf(auth, { username: 'ann', password: Buffer.from('ann-pw') });
     assert.equal(id.name, 'ann');

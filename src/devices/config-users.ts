@@ -1,7 +1,8 @@
 import type { AuthResult, Authenticator, ConnectAttempt, Identity } from '../broker/auth.js';
 import type { UserConfig } from '../core/config.js';
 import { DEFAULT_ACL, TopicAcl, usesSubstitution, type AclRule } from './acl.js';
-import { verifyPassword } from './password.js';
+import { HalyardError } from '../core/errors.js';
+import { parsePasswordHash, verifyPassword } from './password.js';
 
 /**
  * The built-in authenticator: users listed in the configuration (`users[]`),
@@ -42,7 +43,16 @@ export class ConfigUsersAuthenticator implements Authenticator {
   private readonly defaultAcl = TopicAcl.compile(DEFAULT_ACL, { clientId: '' });
 
   constructor(users: readonly UserConfig[]) {
-    for (const user of users) {
+    users.forEach((user, i) => {
+      // The schema checks the shape; parameters it cannot judge would otherwise lock the user out silently.
+      if (!parsePasswordHash(user.passwordHash)) {
+        throw new HalyardError(
+          'CONFIG_INVALID',
+          `Invalid configuration:\n  users.${i}.passwordHash: unusable scrypt hash (N must be a power of two ` +
+            'up to 2^20, r 1..32, p 1..16, salt ≥ 8 and hash ≥ 16 bytes); create one with `halyard passwd`',
+          { path: `users.${i}.passwordHash` },
+        );
+      }
       const rules = user.acl ?? DEFAULT_ACL;
       const shared = usesSubstitution(rules)
         ? undefined
@@ -50,7 +60,7 @@ export class ConfigUsersAuthenticator implements Authenticator {
           ? this.defaultAcl
           : TopicAcl.compile(rules, { clientId: '' });
       this.users.set(user.username, { passwordHash: user.passwordHash, rules, shared });
-    }
+    });
   }
 
   get size(): number {
@@ -62,7 +72,11 @@ export class ConfigUsersAuthenticator implements Authenticator {
       // A password without a username (MQTT 5 allows it) cannot be checked against anybody.
       if (attempt.password !== undefined) return { ok: false, reason: 'bad-credentials' };
       if (!attempt.allowAnonymous) {
-        return { ok: false, reason: 'not-authorized', message: 'anonymous access is disabled on this listener' };
+        return {
+          ok: false,
+          reason: 'not-authorized',
+          message: 'anonymous access is disabled on this listener',
+        };
       }
       return { ok: true, identity: new AclIdentity('anonymous', true, this.defaultAcl) };
     }
@@ -70,7 +84,8 @@ export class ConfigUsersAuthenticator implements Authenticator {
     // Runs for unknown users and missing passwords too (against a dummy hash), for constant timing.
     const valid = await verifyPassword(attempt.password ?? Buffer.alloc(0), user?.passwordHash);
     if (!user || !valid || attempt.password === undefined) return { ok: false, reason: 'bad-credentials' };
-    const acl = user.shared ?? TopicAcl.compile(user.rules, { username: attempt.username, clientId: attempt.clientId });
+    const acl =
+      user.shared ?? TopicAcl.compile(user.rules, { username: attempt.username, clientId: attempt.clientId });
     return { ok: true, identity: new AclIdentity(attempt.username, false, acl) };
   }
 }

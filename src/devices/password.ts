@@ -29,7 +29,12 @@ interface ParsedHash {
   hash: Buffer;
 }
 
-function derive(password: string | Buffer, salt: Buffer, length: number, { N, r, p }: ScryptParams): Promise<Buffer> {
+function derive(
+  password: string | Buffer,
+  salt: Buffer,
+  length: number,
+  { N, r, p }: ScryptParams,
+): Promise<Buffer> {
   // scrypt needs 128·N·r bytes; the default maxmem (32 MiB) would refuse larger legitimate parameters.
   const options: ScryptOptions = { N, r, p, maxmem: 256 * N * r + 1024 * 1024 };
   return new Promise((resolve, reject) => {
@@ -39,7 +44,10 @@ function derive(password: string | Buffer, salt: Buffer, length: number, { N, r,
 
 const b64 = (buf: Buffer) => buf.toString('base64').replace(/=+$/, '');
 
-export async function hashPassword(password: string | Buffer, params: ScryptParams = DEFAULT_SCRYPT_PARAMS): Promise<string> {
+export async function hashPassword(
+  password: string | Buffer,
+  params: ScryptParams = DEFAULT_SCRYPT_PARAMS,
+): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
   const hash = await derive(password, salt, KEY_BYTES, params);
   return `$scrypt$N=${params.N},r=${params.r},p=${params.p}$${b64(salt)}$${b64(hash)}`;
@@ -69,7 +77,10 @@ const DUMMY: ParsedHash = {
 };
 
 /** Constant-time comparison; false (after the same work) when `encoded` is undefined or malformed. */
-export async function verifyPassword(password: string | Buffer, encoded: string | undefined): Promise<boolean> {
+export async function verifyPassword(
+  password: string | Buffer,
+  encoded: string | undefined,
+): Promise<boolean> {
   const parsed = encoded === undefined ? undefined : parsePasswordHash(encoded);
   const target = parsed ?? DUMMY;
   const candidate = await derive(password, target.salt, target.hash.length, target.params);

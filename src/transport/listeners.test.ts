@@ -5,12 +5,16 @@ import { connect as netConnect, createServer, type AddressInfo, type Socket } fr
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import type { Broker } from '../broker/broker.js';
 import { isHalyardError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
-import { startListeners, type ListenersConfig } from './index.js';
+import { startListeners, type ListenerSink, type ListenersConfig } from './index.js';
 import { createCertificateAuthority, issueCertificate } from './pki.js';
 import { captureLogger, disabledListeners, EchoSink, withTempDir } from './test-support.js';
 import { loadLocalCa } from './tls-material.js';
+
+// Compile-time guard: the real Broker must stay pluggable into the listeners.
+const _brokerIsASink: Broker extends ListenerSink ? true : never = true;
 
 function enable(
   names: (keyof ListenersConfig)[],

@@ -28,6 +28,8 @@ export async function startTestBroker(
     store?: BrokerStore;
     authenticator?: Authenticator;
     allowAnonymous?: boolean;
+    /** Injectable clock (ms since epoch) for expiry tests. */
+    now?: () => number;
   } = {},
 ): Promise<TestBroker> {
   const store = setup.store ?? new MemoryBrokerStore();
@@ -36,6 +38,7 @@ export async function startTestBroker(
     authenticator: setup.authenticator ?? new ConfigUsersAuthenticator([]),
     logger: silentLogger(),
     options: { sysInterval: 0, ...setup.options },
+    now: setup.now,
   });
   await broker.start();
   const sockets = new Set<net.Socket>();
