@@ -55,7 +55,14 @@ type ConnectFields = Partial<mqttPacket.IConnectPacket>;
 async function connackCode(version: Version, fields: ConnectFields): Promise<number> {
   const c = await RawClient.connect(tb.port, { protocolVersion: version });
   try {
-    c.send({ cmd: 'connect', protocolVersion: version, clientId: 'probe', clean: true, keepalive: 0, ...fields });
+    c.send({
+      cmd: 'connect',
+      protocolVersion: version,
+      clientId: 'probe',
+      clean: true,
+      keepalive: 0,
+      ...fields,
+    });
     const connack = await c.next('connack');
     const code = (version === 5 ? connack.reasonCode : connack.returnCode) ?? 0;
     if (code !== 0) assert.deepEqual(await c.untilClosed(), [], 'nothing after a refusing CONNACK');
@@ -65,7 +72,12 @@ async function connackCode(version: Version, fields: ConnectFields): Promise<num
   }
 }
 
-function login(user: string, version: Version, clientId: string, fields: ConnectFields = {}): Promise<RawClient> {
+function login(
+  user: string,
+  version: Version,
+  clientId: string,
+  fields: ConnectFields = {},
+): Promise<RawClient> {
   return RawClient.connected(tb.port, {
     protocolVersion: version,
     clientId,
@@ -84,7 +96,11 @@ async function publish1(c: RawClient, topic: string, payload: string, id: number
 }
 
 async function subscribe(c: RawClient, filters: string[], id = 1): Promise<number[]> {
-  c.send({ cmd: 'subscribe', messageId: id, subscriptions: filters.map((topic) => ({ topic, qos: 1 as const })) });
+  c.send({
+    cmd: 'subscribe',
+    messageId: id,
+    subscriptions: filters.map((topic) => ({ topic, qos: 1 as const })),
+  });
   const suback = await c.next('suback');
   return suback.granted.map((g) => (typeof g === 'number' ? g : (g as { qos: number }).qos));
 }
@@ -155,7 +171,11 @@ describe('authentication', () => {
   });
 
   it('refuses a will whose topic is outside the ACL: v5 0x87, v4 return code 5', async () => {
-    const will = (topic: string) => ({ username: 'alice', password: Buffer.from('alice-pw'), will: { topic, payload: Buffer.from('bye'), qos: 0 as const, retain: false } });
+    const will = (topic: string) => ({
+      username: 'alice',
+      password: Buffer.from('alice-pw'),
+      will: { topic, payload: Buffer.from('bye'), qos: 0 as const, retain: false },
+    });
     assert.equal(await connackCode(5, will('bob/will')), 0x87);
     assert.equal(await connackCode(4, will('bob/will')), 5);
     assert.equal(await connackCode(5, will('alice/will')), 0);
@@ -212,7 +232,10 @@ describe('authorization (topic ACLs)', () => {
       assert.deepEqual(await received(bob), ['clients/dev-1/status', 'up']);
       assert.equal(await publish1(carol, 'users/dave/temp', 'x', 3), 0x87);
       assert.equal(await publish1(carol, 'clients/dev-2/status', 'x', 4), 0x87);
-      assert.deepEqual(await subscribe(carol, ['users/carol/#', 'users/+/temp', 'clients/dev-1/status']), [1, 0x87, 0x87]);
+      assert.deepEqual(
+        await subscribe(carol, ['users/carol/#', 'users/+/temp', 'clients/dev-1/status']),
+        [1, 0x87, 0x87],
+      );
       assert.equal(await publish1(carol, 'users/carol/marker', 'm', 5), 0);
       assert.deepEqual(await received(bob), ['users/carol/marker', 'm']);
     } finally {

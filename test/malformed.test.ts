@@ -68,7 +68,10 @@ async function attack(malformed: number | undefined, fn: () => Promise<void>): P
 }
 
 /** A connected raw client that sends `bytes`, then returns what it received until the broker closed it. */
-async function violate(version: 4 | 5, send: (c: RawClient) => void | Promise<void>): Promise<mqttPacket.Packet[]> {
+async function violate(
+  version: 4 | 5,
+  send: (c: RawClient) => void | Promise<void>,
+): Promise<mqttPacket.Packet[]> {
   const c = await RawClient.connected(tb.port, { protocolVersion: version });
   try {
     await send(c);
@@ -81,8 +84,12 @@ async function violate(version: 4 | 5, send: (c: RawClient) => void | Promise<vo
 /** Asserts the packets received end with a DISCONNECT carrying `reason`. */
 function assertDisconnect(packets: mqttPacket.Packet[], reason: number): void {
   const last = packets.at(-1);
-  assert.equal(last?.cmd, 'disconnect', `expected DISCONNECT, got ${JSON.stringify(packets.map((p) => p.cmd))}`);
-  assert.equal((last as mqttPacket.IDisconnectPacket).reasonCode, reason);
+  assert.equal(
+    last?.cmd,
+    'disconnect',
+    `expected DISCONNECT, got ${JSON.stringify(packets.map((p) => p.cmd))}`,
+  );
+  assert.equal(last.reasonCode, reason);
 }
 
 /** A PUBLISH with a hand-made topic, v5 layout (empty properties). */
@@ -93,7 +100,16 @@ function rawPublishV5(topicBytes: number[], qosBits = 0): Buffer {
 
 const v5publish = (topic: string, props: mqttPacket.IPublishPacket['properties'], qos: 0 | 1 | 2 = 0) =>
   mqttPacket.generate(
-    { cmd: 'publish', topic, payload: 'x', qos, retain: false, dup: false, messageId: qos ? 1 : undefined, properties: props },
+    {
+      cmd: 'publish',
+      topic,
+      payload: 'x',
+      qos,
+      retain: false,
+      dup: false,
+      messageId: qos ? 1 : undefined,
+      properties: props,
+    },
     { protocolVersion: 5 },
   );
 
@@ -148,7 +164,9 @@ describe('malformed input closes only the offending connection', () => {
 
   it('a second CONNECT: DISCONNECT 0x82', () =>
     attack(1, async () => {
-      const packets = await violate(5, (c) => c.send({ cmd: 'connect', protocolVersion: 5, clientId: 'again' }));
+      const packets = await violate(5, (c) =>
+        c.send({ cmd: 'connect', protocolVersion: 5, clientId: 'again' }),
+      );
       assertDisconnect(packets, 0x82);
     }));
 
@@ -162,7 +180,7 @@ describe('malformed input closes only the offending connection', () => {
         const packets = await c.untilClosed();
         assert.equal(packets.length, 1);
         assert.equal(packets[0].cmd, 'connack');
-        assert.equal((packets[0] as mqttPacket.IConnackPacket).returnCode, 1);
+        assert.equal(packets[0].returnCode, 1);
       }
     }));
 
@@ -172,7 +190,14 @@ describe('malformed input closes only the offending connection', () => {
       assertDisconnect(await violate(5, (c) => c.send(Buffer.from([0x30, 0xff, 0xff, 0x7f]))), 0x95);
       // A complete oversized PUBLISH in one write: must not be routed to the good client.
       const big = mqttPacket.generate(
-        { cmd: 'publish', topic: 'good/big', payload: Buffer.alloc(MAX_PACKET * 2), qos: 0, retain: false, dup: false },
+        {
+          cmd: 'publish',
+          topic: 'good/big',
+          payload: Buffer.alloc(MAX_PACKET * 2),
+          qos: 0,
+          retain: false,
+          dup: false,
+        },
         { protocolVersion: 5 },
       );
       const seen: string[] = [];
@@ -232,7 +257,15 @@ describe('malformed input closes only the offending connection', () => {
       const c = await RawClient.connected(tb.port, { protocolVersion: 5, clientId: 'greedy' });
       try {
         const pub = (id: number) =>
-          c.send({ cmd: 'publish', topic: 'rm/x', payload: 'x', qos: 2, messageId: id, retain: false, dup: false });
+          c.send({
+            cmd: 'publish',
+            topic: 'rm/x',
+            payload: 'x',
+            qos: 2,
+            messageId: id,
+            retain: false,
+            dup: false,
+          });
         pub(1);
         pub(2);
         assert.equal((await c.next('pubrec')).messageId, 1);
@@ -251,7 +284,10 @@ describe('malformed input closes only the offending connection', () => {
 
   it('a server-only packet (CONNACK, SUBACK) from a client: DISCONNECT 0x82', () =>
     attack(2, async () => {
-      assertDisconnect(await violate(5, (c) => c.send({ cmd: 'connack', reasonCode: 0, sessionPresent: false })), 0x82);
+      assertDisconnect(
+        await violate(5, (c) => c.send({ cmd: 'connack', reasonCode: 0, sessionPresent: false })),
+        0x82,
+      );
       assertDisconnect(await violate(5, (c) => c.send({ cmd: 'suback', messageId: 1, granted: [0] })), 0x82);
     }));
 });
@@ -275,13 +311,23 @@ describe('fuzzing', () => {
     const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
     const valid = [
       v5publish('fuzz/a', { topicAlias: 1, userProperties: { k: 'v' } }, 1),
-      mqttPacket.generate({ cmd: 'subscribe', messageId: 7, subscriptions: [{ topic: 'fuzz/#', qos: 1 }] }, { protocolVersion: 5 }),
-      mqttPacket.generate({ cmd: 'unsubscribe', messageId: 8, unsubscriptions: ['fuzz/#'] }, { protocolVersion: 5 }),
+      mqttPacket.generate(
+        { cmd: 'subscribe', messageId: 7, subscriptions: [{ topic: 'fuzz/#', qos: 1 }] },
+        { protocolVersion: 5 },
+      ),
+      mqttPacket.generate(
+        { cmd: 'unsubscribe', messageId: 8, unsubscriptions: ['fuzz/#'] },
+        { protocolVersion: 5 },
+      ),
     ];
     const cases: Buffer[] = [];
     for (let i = 0; i < 200; i++) {
       const version = i % 2 === 0 ? 5 : 4;
-      const connect = mqttPacket.generate({ cmd: 'connect', protocolVersion: version, clientId: `fuzz-${i}` });
+      const connect = mqttPacket.generate({
+        cmd: 'connect',
+        protocolVersion: version,
+        clientId: `fuzz-${i}`,
+      });
       switch (i % 4) {
         case 0: // pure noise, before any CONNECT
           cases.push(bytes(1 + Math.floor(random() * 64)));
@@ -309,7 +355,9 @@ describe('fuzzing', () => {
           try {
             await c.untilClosed(10_000);
           } catch (err) {
-            throw new Error(`fuzz case ${start + k} (seed ${SEED}): ${buffer.toString('hex')}`, { cause: err });
+            throw new Error(`fuzz case ${start + k} (seed ${SEED}): ${buffer.toString('hex')}`, {
+              cause: err,
+            });
           } finally {
             c.destroy();
           }

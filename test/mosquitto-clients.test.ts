@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Broker } from '../src/broker/broker.js';
 import { silentLogger } from '../src/core/logger.js';
@@ -18,12 +19,23 @@ import { startTestBroker, type TestBroker } from './helpers/broker-harness.js';
  * CI=true and skip it elsewhere.
  */
 
-const installed = ['mosquitto_pub', 'mosquitto_sub'].every((cmd) => spawnSync('which', [cmd]).status === 0);
+const onPath = (cmd: string) =>
+  (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir, cmd), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+// stdbuf (coreutils) line-buffers mosquitto_sub's piped output.
+const installed = ['mosquitto_pub', 'mosquitto_sub', 'stdbuf'].every(onPath);
 const inCi = process.env.CI === 'true';
-const SKIP = installed || inCi ? false : 'mosquitto_pub/mosquitto_sub not installed (apt-get install mosquitto-clients)';
+const SKIP =
+  installed || inCi ? false : 'mosquitto_pub/mosquitto_sub not installed (apt-get install mosquitto-clients)';
 const VERSIONS = ['mqttv311', 'mqttv5'] as const;
 /** A safety net only: a client that hangs is killed so the test fails instead of blocking the run. */
-const PROCESS_TIMEOUT_MS = 15_000;
+const PROCESS_TIMEOUT_MS = 10_000;
 
 interface Exit {
   code: number | null;
@@ -65,7 +77,8 @@ function run(cmd: string, args: string[]): Running {
         if (pattern.test(stdout)) return resolve();
         watchers.push({ pattern, resolve });
         exit.then(
-          (e) => reject(new Error(`${cmd} exited (${e.code}) before ${String(pattern)}: ${e.stdout}${e.stderr}`)),
+          (e) =>
+            reject(new Error(`${cmd} exited (${e.code}) before ${String(pattern)}: ${e.stdout}${e.stderr}`)),
           reject,
         );
       }),
@@ -91,7 +104,9 @@ async function subscribeAndCollect(
   opts: { version: string; topic: string; qos: number; count: number; id: string },
   publish: () => Promise<void>,
 ): Promise<{ lines: string[]; flags: { qos: number; retain: boolean }[] }> {
-  const sub = run('mosquitto_sub', [
+  // Piped stdout is block-buffered: stdbuf makes the SUBACK debug line arrive when it happens.
+  const sub = run('stdbuf', [
+    ...['-oL', 'mosquitto_sub'],
     ...t.args,
     ...['-V', opts.version, '-i', opts.id, '-t', opts.topic, '-q', String(opts.qos)],
     ...['-C', String(opts.count), '-v', '-d'],
@@ -125,7 +140,8 @@ function pubSubSuite(getTarget: () => Target, label: string): void {
         const got = await subscribeAndCollect(
           t,
           { version, topic: `mq/${label}/${version}/+`, qos, count: 1, id: `sub-${label}-${version}-${qos}` },
-          () => pub(t, version, ['-t', topic, '-q', String(qos), '-m', `hello q${qos}`]).then(() => undefined),
+          () =>
+            pub(t, version, ['-t', topic, '-q', String(qos), '-m', `hello q${qos}`]).then(() => undefined),
         );
         assert.deepEqual(got.lines, [`${topic} hello q${qos}`]);
         assert.deepEqual(got.flags, [{ qos, retain: false }]);
@@ -161,7 +177,9 @@ function pubSubSuite(getTarget: () => Target, label: string): void {
 describe('mosquitto command-line clients', { skip: SKIP }, () => {
   if (!installed) {
     it('mosquitto_pub and mosquitto_sub are installed (required under CI=true)', () => {
-      assert.fail('mosquitto_pub/mosquitto_sub not found on PATH; install the mosquitto-clients package');
+      assert.fail(
+        'mosquitto_pub/mosquitto_sub (or stdbuf) not found on PATH; install the mosquitto-clients package',
+      );
     });
     return;
   }
@@ -180,8 +198,13 @@ describe('mosquitto command-line clients', { skip: SKIP }, () => {
   describe('username and password', () => {
     let tb: TestBroker;
     before(async () => {
-      const users = [{ username: 'sensor', passwordHash: await hashPassword('s3cret', { N: 1024, r: 8, p: 1 }) }];
-      tb = await startTestBroker({ authenticator: new ConfigUsersAuthenticator(users), allowAnonymous: false });
+      const users = [
+        { username: 'sensor', passwordHash: await hashPassword('s3cret', { N: 1024, r: 8, p: 1 }) },
+      ];
+      tb = await startTestBroker({
+        authenticator: new ConfigUsersAuthenticator(users),
+        allowAnonymous: false,
+      });
     });
     after(async () => {
       await tb.close();

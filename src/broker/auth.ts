@@ -18,7 +18,8 @@ export interface ConnectAttempt {
 
 export type AuthFailure = 'bad-credentials' | 'not-authorized' | 'banned' | 'server-busy';
 
-export type AuthResult = { ok: true; identity: Identity } | { ok: false; reason: AuthFailure; message?: string };
+export type AuthResult =
+  { ok: true; identity: Identity } | { ok: false; reason: AuthFailure; message?: string };
 
 /** What the broker needs to know about an authenticated client. */
 export interface Identity {

@@ -71,7 +71,8 @@ export class Broker {
       if (entry.state === 'queued' || entry.packetId === undefined) session.queue.push(entry);
       else session.inflight.set(entry.packetId, entry);
     }
-    for (const { clientId, packetId } of state.inbound) this.sessions.get(clientId)?.inboundQos2.add(packetId);
+    for (const { clientId, packetId } of state.inbound)
+      this.sessions.get(clientId)?.inboundQos2.add(packetId);
     for (const message of state.retained) this.retained.load(message);
     this.refreshGauges();
     this.log.info(
@@ -276,7 +277,8 @@ export class Broker {
     const durable = !message.topic.startsWith('$SYS/');
     if (message.retain) {
       const change = this.retained.apply(message);
-      if (durable && change === 'put') ops.push({ op: 'retained.put', message: { ...message, retain: true } });
+      if (durable && change === 'put')
+        ops.push({ op: 'retained.put', message: { ...message, retain: true } });
       if (durable && change === 'delete') ops.push({ op: 'retained.delete', topic: message.topic });
       this.stats.retained = this.retained.size;
     }
@@ -323,7 +325,8 @@ export class Broker {
         this.stats.publishDropped++;
         if (this.options.queueOverflow === 'drop-new') return;
         const evicted = session.queue.shift();
-        if (evicted && session.persistent) ops.push({ op: 'outbound.delete', clientId: session.clientId, seq: evicted.seq });
+        if (evicted && session.persistent)
+          ops.push({ op: 'outbound.delete', clientId: session.clientId, seq: evicted.seq });
       }
       session.queue.push(entry);
     }
@@ -361,7 +364,13 @@ export class Broker {
       const sent = this.sendEntry(session, conn, entry);
       if (!session.persistent) continue;
       if (sent) {
-        ops.push({ op: 'outbound.update', clientId: session.clientId, seq: entry.seq, state: 'publish-sent', packetId: entry.packetId });
+        ops.push({
+          op: 'outbound.update',
+          clientId: session.clientId,
+          seq: entry.seq,
+          state: 'publish-sent',
+          packetId: entry.packetId,
+        });
       } else {
         ops.push({ op: 'outbound.delete', clientId: session.clientId, seq: entry.seq });
       }
@@ -389,7 +398,8 @@ export class Broker {
       });
       if (!sent) {
         session.inflight.delete(packetId);
-        if (session.persistent) ops.push({ op: 'outbound.delete', clientId: session.clientId, seq: entry.seq });
+        if (session.persistent)
+          ops.push({ op: 'outbound.delete', clientId: session.clientId, seq: entry.seq });
       }
     }
     this.drain(session, ops);
@@ -429,7 +439,13 @@ export class Broker {
       entry.state = 'pubrec-received';
       if (session.persistent) {
         this.store.submit([
-          { op: 'outbound.update', clientId: session.clientId, seq: entry.seq, state: 'pubrec-received', packetId },
+          {
+            op: 'outbound.update',
+            clientId: session.clientId,
+            seq: entry.seq,
+            state: 'pubrec-received',
+            packetId,
+          },
         ]);
       }
     }
@@ -451,7 +467,8 @@ export class Broker {
 
   forgetInboundQos2(session: Session, packetId: number): void {
     if (!session.inboundQos2.delete(packetId)) return;
-    if (session.persistent) this.store.submit([{ op: 'inbound.delete', clientId: session.clientId, packetId }]);
+    if (session.persistent)
+      this.store.submit([{ op: 'inbound.delete', clientId: session.clientId, packetId }]);
   }
 
   // ---------------------------------------------------------------- housekeeping
@@ -476,7 +493,8 @@ export class Broker {
         const ops: StoreOp[] = [];
         session.queue = session.queue.filter((entry) => {
           if (!isExpired(entry.message, now)) return true;
-          if (session.persistent) ops.push({ op: 'outbound.delete', clientId: session.clientId, seq: entry.seq });
+          if (session.persistent)
+            ops.push({ op: 'outbound.delete', clientId: session.clientId, seq: entry.seq });
           return false;
         });
         if (ops.length > 0) this.store.submit(ops);

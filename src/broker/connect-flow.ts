@@ -94,7 +94,8 @@ export function acceptConnect(conn: MqttConnection, packet: mqtt.IConnectPacket)
     }
     const willProps = packet.will.properties ?? {};
     const properties: MessageProperties = {};
-    if (willProps.payloadFormatIndicator !== undefined) properties.payloadFormatIndicator = willProps.payloadFormatIndicator;
+    if (willProps.payloadFormatIndicator !== undefined)
+      properties.payloadFormatIndicator = willProps.payloadFormatIndicator;
     if (willProps.contentType !== undefined) properties.contentType = willProps.contentType;
     if (willProps.responseTopic !== undefined) properties.responseTopic = willProps.responseTopic;
     if (willProps.correlationData !== undefined) properties.correlationData = willProps.correlationData;
@@ -104,7 +105,9 @@ export function acceptConnect(conn: MqttConnection, packet: mqtt.IConnectPacket)
       expiryInterval: willProps.messageExpiryInterval,
       message: {
         topic: packet.will.topic,
-        payload: Buffer.isBuffer(packet.will.payload) ? packet.will.payload : Buffer.from(packet.will.payload),
+        payload: Buffer.isBuffer(packet.will.payload)
+          ? packet.will.payload
+          : Buffer.from(packet.will.payload),
         qos: packet.will.qos ?? 0,
         retain: packet.will.retain ?? false,
         properties: Object.keys(properties).length > 0 ? properties : undefined,
@@ -117,7 +120,10 @@ export function acceptConnect(conn: MqttConnection, packet: mqtt.IConnectPacket)
     if (conn.state !== 'authenticating') return;
     if (!result.ok) {
       broker.stats.authFailures++;
-      conn.log.info({ ...conn.logContext(), username: packet.username, reason: result.reason }, 'connection refused');
+      conn.log.info(
+        { ...conn.logContext(), username: packet.username, reason: result.reason },
+        'connection refused',
+      );
       conn.refuseConnect(AUTH_FAILURE_REASON[result.reason], result.message);
       return;
     }

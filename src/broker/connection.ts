@@ -65,6 +65,8 @@ export class MqttConnection {
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('error', (err) => this.log.debug({ err, ...this.logContext() }, 'socket error'));
     stream.on('close', () => this.onClose());
+    // A peer that ended its side is gone (MQTT has no half-close); some streams (WebSocket) never emit 'close' then.
+    stream.on('end', () => this.destroy());
     this.connectTimer = setTimeout(() => {
       this.log.info(this.logContext(), 'no CONNECT within the connect timeout; closing');
       this.destroy();
@@ -83,7 +85,10 @@ export class MqttConnection {
     this.parser.parse(chunk);
     const pending = (this.parser as unknown as ParserInternals).packet.length;
     if (pending > this.broker.options.maxPacketSize && (this.state as State) !== 'closed') {
-      this.protocolViolation(RC.PACKET_TOO_LARGE, `packet of ${pending} bytes exceeds the maximum packet size`);
+      this.protocolViolation(
+        RC.PACKET_TOO_LARGE,
+        `packet of ${pending} bytes exceeds the maximum packet size`,
+      );
     }
   }
 
@@ -92,7 +97,11 @@ export class MqttConnection {
     if (this.state === 'awaiting-connect' && err.message === 'Invalid protocol version') {
       this.broker.stats.malformedPackets++; // protocolViolation() counts the other parse errors
       // MQTT-3.1.2-2: answer an unsupported version with return code 1, in 3.1.1 format, then close.
-      this.writePacket({ cmd: 'connack', returnCode: CONNACK_V3.UNACCEPTABLE_PROTOCOL_VERSION, sessionPresent: false });
+      this.writePacket({
+        cmd: 'connack',
+        returnCode: CONNACK_V3.UNACCEPTABLE_PROTOCOL_VERSION,
+        sessionPresent: false,
+      });
       this.log.warn(this.logContext(), 'unsupported protocol version; closing');
       this.closeAfterFlush();
       return;
@@ -105,7 +114,10 @@ export class MqttConnection {
     this.broker.stats.messagesReceived++;
     // A packet that arrived whole in one chunk never tripped the early check in onData.
     if ((packet.length ?? 0) > this.broker.options.maxPacketSize) {
-      this.protocolViolation(RC.PACKET_TOO_LARGE, `packet of ${packet.length} bytes exceeds the maximum packet size`);
+      this.protocolViolation(
+        RC.PACKET_TOO_LARGE,
+        `packet of ${packet.length} bytes exceeds the maximum packet size`,
+      );
       return;
     }
     this.keepAliveTimer?.refresh();
@@ -194,7 +206,10 @@ export class MqttConnection {
     if (newExpiry !== undefined && session) {
       if (session.expiryInterval === 0 && newExpiry > 0) {
         // MQTT-3.14.2-2: a session that was created non-persistent may not become persistent on DISCONNECT.
-        this.protocolViolation(RC.PROTOCOL_ERROR, 'DISCONNECT may not set a session expiry when CONNECT had 0');
+        this.protocolViolation(
+          RC.PROTOCOL_ERROR,
+          'DISCONNECT may not set a session expiry when CONNECT had 0',
+        );
         return;
       }
       session.expiryInterval = Math.min(newExpiry, this.broker.options.maxSessionExpiry);

@@ -80,8 +80,10 @@ export function encodePublish(
     let cache = sharedEncodings.get(message);
     bytes = cache?.get(key);
     if (bytes === undefined) {
-      bytes = mqtt.generate(publishPacket(conn, message, delivery, now), { protocolVersion: conn.protocolVersion });
-      if (!cache) sharedEncodings.set(message, (cache = new Map()));
+      bytes = mqtt.generate(publishPacket(conn, message, delivery, now), {
+        protocolVersion: conn.protocolVersion,
+      });
+      if (!cache) sharedEncodings.set(message, (cache = new Map<string, Buffer>()));
       cache.set(key, bytes);
     }
   } else {

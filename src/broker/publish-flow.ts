@@ -5,15 +5,24 @@ import type { Message, MessageProperties } from './message.js';
 import { RC } from './reason-codes.js';
 import { topicNameProblem } from './topics.js';
 
+const FORWARDED = [
+  'payloadFormatIndicator',
+  'contentType',
+  'responseTopic',
+  'correlationData',
+  'userProperties',
+] as const;
+
+/** The properties that travel with the message to subscribers (MQTT 5 §3.3.2.3), nothing else. */
 function copyProperties(props: mqtt.IPublishPacket['properties']): MessageProperties | undefined {
   if (!props) return undefined;
-  const out: MessageProperties = {};
+  const out: Record<string, unknown> = {};
   let any = false;
-  if (props.payloadFormatIndicator !== undefined) ((out.payloadFormatIndicator = props.payloadFormatIndicator), (any = true));
-  if (props.contentType !== undefined) ((out.contentType = props.contentType), (any = true));
-  if (props.responseTopic !== undefined) ((out.responseTopic = props.responseTopic), (any = true));
-  if (props.correlationData !== undefined) ((out.correlationData = props.correlationData), (any = true));
-  if (props.userProperties !== undefined) ((out.userProperties = props.userProperties), (any = true));
+  for (const name of FORWARDED) {
+    if (props[name] === undefined) continue;
+    out[name] = props[name];
+    any = true;
+  }
   return any ? out : undefined;
 }
 
@@ -48,7 +57,10 @@ export function handlePublish(conn: MqttConnection, packet: mqtt.IPublishPacket)
   if (v5 && props?.topicAlias !== undefined) {
     const alias = props.topicAlias;
     if (alias === 0 || alias > broker.options.topicAliasMaximum) {
-      conn.protocolViolation(RC.TOPIC_ALIAS_INVALID, `topic alias ${alias} is outside 1..${broker.options.topicAliasMaximum}`);
+      conn.protocolViolation(
+        RC.TOPIC_ALIAS_INVALID,
+        `topic alias ${alias} is outside 1..${broker.options.topicAliasMaximum}`,
+      );
       return;
     }
     if (topic === '') {
@@ -64,7 +76,8 @@ export function handlePublish(conn: MqttConnection, packet: mqtt.IPublishPacket)
   }
   const problem = topicNameProblem(topic);
   if (problem) {
-    const reason = problem === 'bad-utf8' || problem === 'null-char' ? RC.MALFORMED_PACKET : RC.TOPIC_NAME_INVALID;
+    const reason =
+      problem === 'bad-utf8' || problem === 'null-char' ? RC.MALFORMED_PACKET : RC.TOPIC_NAME_INVALID;
     conn.protocolViolation(reason, `invalid topic name in PUBLISH (${problem})`);
     return;
   }
@@ -73,7 +86,10 @@ export function handlePublish(conn: MqttConnection, packet: mqtt.IPublishPacket)
     return;
   }
   if (packet.qos > 0 && conn.inboundUnacked >= broker.options.receiveMaximum) {
-    conn.protocolViolation(RC.RECEIVE_MAXIMUM_EXCEEDED, 'more unacknowledged QoS 1/2 publishes than Receive Maximum');
+    conn.protocolViolation(
+      RC.RECEIVE_MAXIMUM_EXCEEDED,
+      'more unacknowledged QoS 1/2 publishes than Receive Maximum',
+    );
     return;
   }
   const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
@@ -103,7 +119,8 @@ export function handlePublish(conn: MqttConnection, packet: mqtt.IPublishPacket)
     qos: packet.qos,
     retain: packet.retain,
     properties: v5 ? copyProperties(props) : undefined,
-    expiresAt: props?.messageExpiryInterval !== undefined ? now + props.messageExpiryInterval * 1000 : undefined,
+    expiresAt:
+      props?.messageExpiryInterval !== undefined ? now + props.messageExpiryInterval * 1000 : undefined,
     origin: conn.clientId,
   };
   if (packet.qos === 0) {
@@ -115,23 +132,31 @@ export function handlePublish(conn: MqttConnection, packet: mqtt.IPublishPacket)
   const complete = conn.reserveAck();
   // The QoS 2 packet id is made durable in the same commit as the message, so a PUBREC always means both.
   const extraOps = packet.qos === 2 ? broker.rememberInboundQos2(session, packetId) : undefined;
-  broker.publish(message, (err, matched) => {
-    if (packet.qos === 1) conn.inboundUnacked = Math.max(0, conn.inboundUnacked - 1);
-    if (err) {
-      conn.log.error({ ...conn.logContext(), err }, 'could not make a message durable');
-      if (packet.qos === 2) broker.forgetInboundQos2(session, packetId);
-      if (v5) {
-        complete({ cmd: packet.qos === 1 ? 'puback' : 'pubrec', messageId: packetId, reasonCode: RC.UNSPECIFIED_ERROR });
-      } else {
-        // 3.1.1 cannot say "not accepted": closing makes the client send it again.
-        complete(undefined);
-        conn.destroy();
+  broker.publish(
+    message,
+    (err, matched) => {
+      if (packet.qos === 1) conn.inboundUnacked = Math.max(0, conn.inboundUnacked - 1);
+      if (err) {
+        conn.log.error({ ...conn.logContext(), err }, 'could not make a message durable');
+        if (packet.qos === 2) broker.forgetInboundQos2(session, packetId);
+        if (v5) {
+          complete({
+            cmd: packet.qos === 1 ? 'puback' : 'pubrec',
+            messageId: packetId,
+            reasonCode: RC.UNSPECIFIED_ERROR,
+          });
+        } else {
+          // 3.1.1 cannot say "not accepted": closing makes the client send it again.
+          complete(undefined);
+          conn.destroy();
+        }
+        return;
       }
-      return;
-    }
-    const reasonCode = v5 && !matched ? RC.NO_MATCHING_SUBSCRIBERS : undefined;
-    complete({ cmd: packet.qos === 1 ? 'puback' : 'pubrec', messageId: packetId, reasonCode });
-  }, extraOps);
+      const reasonCode = v5 && !matched ? RC.NO_MATCHING_SUBSCRIBERS : undefined;
+      complete({ cmd: packet.qos === 1 ? 'puback' : 'pubrec', messageId: packetId, reasonCode });
+    },
+    extraOps,
+  );
 }
 
 export function handlePubrel(conn: MqttConnection, packetId: number): void {

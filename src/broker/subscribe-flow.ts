@@ -97,7 +97,10 @@ export function handleUnsubscribe(conn: MqttConnection, packet: mqtt.IUnsubscrib
   for (const requested of packet.unsubscriptions) {
     const shared = parseSharedFilter(requested);
     const filter = shared ? shared.filter : requested;
-    const key = subscriptionKey({ filter: internalFilter(identity.mountPoint, filter), shareGroup: shared?.group });
+    const key = subscriptionKey({
+      filter: internalFilter(identity.mountPoint, filter),
+      shareGroup: shared?.group,
+    });
     codes.push(broker.unsubscribe(session, key) ? RC.SUCCESS : RC.NO_SUBSCRIPTION_EXISTED);
   }
   broker.persistSession(session, (err) => {

@@ -76,7 +76,12 @@ export class SubscriptionIndex {
         if (ids) existing.subscriptionIdentifiers = [...(existing.subscriptionIdentifiers ?? []), ...ids];
         return;
       }
-      const target: Target = { session, qos: granted, retainAsPublished: sub.retainAsPublished, subscriptionIdentifiers: ids };
+      const target: Target = {
+        session,
+        qos: granted,
+        retainAsPublished: sub.retainAsPublished,
+        subscriptionIdentifiers: ids,
+      };
       out.push(target);
       if (!separate) bySession.set(session, target);
     };

@@ -3,7 +3,8 @@
  * and the $share prefix.
  */
 
-export type TopicProblem = 'empty' | 'wildcard-in-name' | 'misplaced-wildcard' | 'null-char' | 'bad-utf8' | 'too-long';
+export type TopicProblem =
+  'empty' | 'wildcard-in-name' | 'misplaced-wildcard' | 'null-char' | 'bad-utf8' | 'too-long';
 
 const MAX_TOPIC_BYTES = 65535;
 

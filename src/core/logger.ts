@@ -10,7 +10,10 @@ export function createLogger(options: { level?: string; name?: string } = {}): L
   const config: LoggerOptions = {
     name: options.name ?? 'halyard',
     level: options.level ?? process.env.HALYARD_LOG_LEVEL ?? 'info',
-    redact: { paths: ['password', '*.password', 'token', '*.token', 'secret', '*.secret'], censor: '[redacted]' },
+    redact: {
+      paths: ['password', '*.password', 'token', '*.token', 'secret', '*.secret'],
+      censor: '[redacted]',
+    },
   };
   return pino(config);
 }

@@ -3,14 +3,18 @@ import type { IDisconnectPacket } from 'mqtt-packet';
 import { connected, Inbox, once, type Case } from './support.js';
 
 export function connectionCases(c: Case): void {
-  c('CONNACK (v5) states the broker limits', { options: { receiveMaximum: 50, maxPacketSize: 4096, topicAliasMaximum: 7 } }, async (ctx) => {
-    const { connack } = await ctx.connectWithAck();
-    assert.equal(connack.reasonCode, 0);
-    assert.equal(connack.sessionPresent, false);
-    assert.equal(connack.properties?.receiveMaximum, 50);
-    assert.equal(connack.properties?.maximumPacketSize, 4096);
-    assert.equal(connack.properties?.topicAliasMaximum, 7);
-  });
+  c(
+    'CONNACK (v5) states the broker limits',
+    { options: { receiveMaximum: 50, maxPacketSize: 4096, topicAliasMaximum: 7 } },
+    async (ctx) => {
+      const { connack } = await ctx.connectWithAck();
+      assert.equal(connack.reasonCode, 0);
+      assert.equal(connack.sessionPresent, false);
+      assert.equal(connack.properties?.receiveMaximum, 50);
+      assert.equal(connack.properties?.maximumPacketSize, 4096);
+      assert.equal(connack.properties?.topicAliasMaximum, 7);
+    },
+  );
 
   c('v3.1.1 and v3.1 clients connect, subscribe and exchange QoS 0/1/2 messages', {}, async (ctx) => {
     const v4 = await ctx.connect({ protocolVersion: 4 });
@@ -56,7 +60,9 @@ export function connectionCases(c: Case): void {
   c('an empty client id with clean session 0 is refused with CONNACK 2 (v3.1.1)', {}, async (ctx) => {
     const raw = await ctx.raw(4);
     // CONNECT, MQTT level 4, flags 0 (clean session 0), keep-alive 0, client id '' (mqtt-packet will not encode it).
-    raw.stream.write(Buffer.from([0x10, 0x0c, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00]));
+    raw.stream.write(
+      Buffer.from([0x10, 0x0c, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00]),
+    );
     assert.equal((await raw.next('connack')).returnCode, 2);
     await raw.closed;
     const ok = await ctx.raw(4);
@@ -65,7 +71,9 @@ export function connectionCases(c: Case): void {
 
   c('an unsupported protocol level gets CONNACK 1 and the connection closes', {}, async (ctx) => {
     const raw = await ctx.raw(4);
-    raw.stream.write(Buffer.from([0x10, 0x0d, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x07, 0x02, 0x00, 0x3c, 0x00, 0x01, 0x61]));
+    raw.stream.write(
+      Buffer.from([0x10, 0x0d, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x07, 0x02, 0x00, 0x3c, 0x00, 0x01, 0x61]),
+    );
     assert.equal((await raw.next('connack')).returnCode, 1);
     await raw.closed;
   });
@@ -80,17 +88,28 @@ export function connectionCases(c: Case): void {
   c('a second CONNECT is a protocol error: DISCONNECT 0x82 (v5)', {}, async (ctx) => {
     const raw = await ctx.raw(5);
     await raw.connect({ clientId: 'twice' });
-    raw.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, clientId: 'twice', keepalive: 0 });
+    raw.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 5,
+      clean: true,
+      clientId: 'twice',
+      keepalive: 0,
+    });
     assert.equal((await raw.next('disconnect')).reasonCode, 0x82);
     await raw.closed;
   });
 
-  c('Server Keep Alive is returned when the client asks more than the maximum', { options: { maxKeepAlive: 10 } }, async (ctx) => {
-    const { connack } = await ctx.connectWithAck({ keepalive: 100 });
-    assert.equal(connack.properties?.serverKeepAlive, 10);
-    const { connack: within } = await ctx.connectWithAck({ keepalive: 5 });
-    assert.equal(within.properties?.serverKeepAlive, undefined);
-  });
+  c(
+    'Server Keep Alive is returned when the client asks more than the maximum',
+    { options: { maxKeepAlive: 10 } },
+    async (ctx) => {
+      const { connack } = await ctx.connectWithAck({ keepalive: 100 });
+      assert.equal(connack.properties?.serverKeepAlive, 10);
+      const { connack: within } = await ctx.connectWithAck({ keepalive: 5 });
+      assert.equal(within.properties?.serverKeepAlive, undefined);
+    },
+  );
 
   c('keep-alive: a silent v5 client gets DISCONNECT 0x8D after 1.5 x keep-alive', {}, async (ctx) => {
     const raw = await ctx.raw(5);
@@ -157,20 +176,24 @@ export function connectionCases(c: Case): void {
     await closed;
   });
 
-  c('$SYS: clients/connected is published and tracks connections', { options: { sysInterval: 1 } }, async (ctx) => {
-    const watcher = ctx.client();
-    const values: string[] = [];
-    let resolveSeen: () => void = () => undefined;
-    const seenTwo = new Promise<void>((resolve) => (resolveSeen = resolve));
-    watcher.on('message', (topic, payload) => {
-      assert.equal(topic, '$SYS/broker/clients/connected');
-      values.push(payload.toString());
-      if (values.includes('2')) resolveSeen();
-    });
-    await connected(watcher);
-    await watcher.subscribeAsync('$SYS/broker/clients/connected', { qos: 0 });
-    await ctx.connect();
-    await seenTwo;
-    assert.ok(values.every((v) => /^\d+$/.test(v)));
-  });
+  c(
+    '$SYS: clients/connected is published and tracks connections',
+    { options: { sysInterval: 1 } },
+    async (ctx) => {
+      const watcher = ctx.client();
+      const values: string[] = [];
+      let resolveSeen: () => void = () => undefined;
+      const seenTwo = new Promise<void>((resolve) => (resolveSeen = resolve));
+      watcher.on('message', (topic, payload) => {
+        assert.equal(topic, '$SYS/broker/clients/connected');
+        values.push(payload.toString());
+        if (values.includes('2')) resolveSeen();
+      });
+      await connected(watcher);
+      await watcher.subscribeAsync('$SYS/broker/clients/connected', { qos: 0 });
+      await ctx.connect();
+      await seenTwo;
+      assert.ok(values.every((v) => /^\d+$/.test(v)));
+    },
+  );
 }

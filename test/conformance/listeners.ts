@@ -19,7 +19,12 @@ import type { StartServer } from './support.js';
 
 export type ListenerKind = 'mqtt' | 'mqtts' | 'ws' | 'wss';
 
-const LISTENER: Record<ListenerKind, keyof ListenersConfig> = { mqtt: 'mqtt', mqtts: 'mqtts', ws: 'http', wss: 'https' };
+const LISTENER: Record<ListenerKind, keyof ListenersConfig> = {
+  mqtt: 'mqtt',
+  mqtts: 'mqtts',
+  ws: 'http',
+  wss: 'https',
+};
 
 function listenersConfig(kind: ListenerKind): ListenersConfig {
   const base = { enabled: false, host: '127.0.0.1', port: 0, allowAnonymous: true };
@@ -75,7 +80,11 @@ export function listenerTransport(kind: ListenerKind): StartServer {
   };
 }
 
-function openStream(kind: ListenerKind, port: number, tlsOptions: { ca?: string; servername: string }): Promise<Duplex> {
+function openStream(
+  kind: ListenerKind,
+  port: number,
+  tlsOptions: { ca?: string; servername: string },
+): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     if (kind === 'mqtt') {
       const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
@@ -86,7 +95,12 @@ function openStream(kind: ListenerKind, port: number, tlsOptions: { ca?: string;
     } else {
       const scheme = kind === 'wss' ? 'wss' : 'ws';
       const ws = new WebSocket(`${scheme}://127.0.0.1:${port}/mqtt`, ['mqtt'], tlsOptions);
-      ws.once('open', () => resolve(createWebSocketStream(ws)));
+      ws.once('open', () => {
+        const stream = createWebSocketStream(ws);
+        // The stream only ends its readable side when the peer closes; the test wants to see the close itself.
+        ws.once('close', () => stream.destroy());
+        resolve(stream);
+      });
       ws.once('error', reject);
     }
   });

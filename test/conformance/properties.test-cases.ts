@@ -3,28 +3,32 @@ import type { IPublishPacket } from 'mqtt-packet';
 import { connected, Inbox, type Case } from './support.js';
 
 export function propertiesCases(c: Case): void {
-  c('payload format, content type, response topic, correlation data and user properties pass unchanged', {}, async (ctx) => {
-    const sub = await ctx.connect();
-    const inbox = new Inbox(sub);
-    await sub.subscribeAsync('props/t', { qos: 1 });
-    const pub = await ctx.connect();
-    const properties = {
-      payloadFormatIndicator: true,
-      contentType: 'application/json',
-      responseTopic: 'reply/to/me',
-      correlationData: Buffer.from([1, 2, 3, 250]),
-      userProperties: { a: '1', multi: ['x', 'y'], 'ünï': 'çødé' },
-    };
-    await pub.publishAsync('props/t', '{"v":1}', { qos: 1, properties });
-    const [m] = await inbox.count(1);
-    const p = m.packet.properties ?? {};
-    assert.equal(p.payloadFormatIndicator, true);
-    assert.equal(p.contentType, 'application/json');
-    assert.equal(p.responseTopic, 'reply/to/me');
-    assert.deepEqual(Buffer.from(p.correlationData ?? []), properties.correlationData);
-    assert.deepEqual({ ...p.userProperties }, properties.userProperties);
-    assert.equal(p.messageExpiryInterval, undefined, 'no expiry was set');
-  });
+  c(
+    'payload format, content type, response topic, correlation data and user properties pass unchanged',
+    {},
+    async (ctx) => {
+      const sub = await ctx.connect();
+      const inbox = new Inbox(sub);
+      await sub.subscribeAsync('props/t', { qos: 1 });
+      const pub = await ctx.connect();
+      const properties = {
+        payloadFormatIndicator: true,
+        contentType: 'application/json',
+        responseTopic: 'reply/to/me',
+        correlationData: Buffer.from([1, 2, 3, 250]),
+        userProperties: { a: '1', multi: ['x', 'y'], ünï: 'çødé' },
+      };
+      await pub.publishAsync('props/t', '{"v":1}', { qos: 1, properties });
+      const [m] = await inbox.count(1);
+      const p = m.packet.properties ?? {};
+      assert.equal(p.payloadFormatIndicator, true);
+      assert.equal(p.contentType, 'application/json');
+      assert.equal(p.responseTopic, 'reply/to/me');
+      assert.deepEqual(Buffer.from(p.correlationData ?? []), properties.correlationData);
+      assert.deepEqual({ ...p.userProperties }, properties.userProperties);
+      assert.equal(p.messageExpiryInterval, undefined, 'no expiry was set');
+    },
+  );
 
   c('a payload marked UTF-8 that is not gets PUBACK 0x99 and is not forwarded', {}, async (ctx) => {
     const sub = await ctx.connect();
@@ -33,7 +37,12 @@ export function propertiesCases(c: Case): void {
     const raw = await ctx.raw(5);
     await raw.connect();
     const base = { cmd: 'publish', topic: 'pfi/t', qos: 1, retain: false, dup: false } as const;
-    raw.send({ ...base, payload: Buffer.from([0xff, 0xfe]), messageId: 1, properties: { payloadFormatIndicator: true } });
+    raw.send({
+      ...base,
+      payload: Buffer.from([0xff, 0xfe]),
+      messageId: 1,
+      properties: { payloadFormatIndicator: true },
+    });
     assert.equal((await raw.next('puback')).reasonCode, 0x99);
     raw.send({ ...base, payload: 'marker', messageId: 2 });
     await raw.next('puback');
@@ -51,9 +60,21 @@ export function propertiesCases(c: Case): void {
     const connack = await raw.connect();
     assert.ok((connack.properties?.topicAliasMaximum ?? 0) >= 1);
     const base = { cmd: 'publish', qos: 1, retain: false, dup: false } as const;
-    raw.send({ ...base, topic: 'alias/long/topic', payload: 'one', messageId: 1, properties: { topicAlias: 1 } });
+    raw.send({
+      ...base,
+      topic: 'alias/long/topic',
+      payload: 'one',
+      messageId: 1,
+      properties: { topicAlias: 1 },
+    });
     raw.send({ ...base, topic: '', payload: 'two', messageId: 2, properties: { topicAlias: 1 } });
-    raw.send({ ...base, topic: 'alias/other', payload: 'three', messageId: 3, properties: { topicAlias: 1 } });
+    raw.send({
+      ...base,
+      topic: 'alias/other',
+      payload: 'three',
+      messageId: 3,
+      properties: { topicAlias: 1 },
+    });
     raw.send({ ...base, topic: '', payload: 'four', messageId: 4, properties: { topicAlias: 1 } });
     const got = await inbox.count(4);
     assert.deepEqual(
@@ -70,14 +91,30 @@ export function propertiesCases(c: Case): void {
   c('an undefined or out-of-range topic alias closes the connection with DISCONNECT', {}, async (ctx) => {
     const raw = await ctx.raw(5);
     await raw.connect();
-    raw.send({ cmd: 'publish', topic: '', payload: 'x', qos: 0, retain: false, dup: false, properties: { topicAlias: 5 } });
+    raw.send({
+      cmd: 'publish',
+      topic: '',
+      payload: 'x',
+      qos: 0,
+      retain: false,
+      dup: false,
+      properties: { topicAlias: 5 },
+    });
     assert.equal((await raw.next('disconnect')).reasonCode, 0x82);
     await raw.closed;
 
     const raw2 = await ctx.raw(5);
     const connack = await raw2.connect();
     const max = connack.properties?.topicAliasMaximum ?? 0;
-    raw2.send({ cmd: 'publish', topic: 't', payload: 'x', qos: 0, retain: false, dup: false, properties: { topicAlias: max + 1 } });
+    raw2.send({
+      cmd: 'publish',
+      topic: 't',
+      payload: 'x',
+      qos: 0,
+      retain: false,
+      dup: false,
+      properties: { topicAlias: max + 1 },
+    });
     assert.equal((await raw2.next('disconnect')).reasonCode, 0x94);
     await raw2.closed;
   });
@@ -122,29 +159,41 @@ export function propertiesCases(c: Case): void {
     assert.deepEqual(aliases, [undefined, undefined]);
   });
 
-  c('message expiry: remaining interval is forwarded and decreases; expired retained is dropped', { clock: true }, async (ctx) => {
-    const clock = ctx.clock!;
-    const sub = await ctx.connect();
-    const inbox = new Inbox(sub);
-    await sub.subscribeAsync('exp/live', { qos: 1 });
-    const pub = await ctx.connect();
-    await pub.publishAsync('exp/live', 'live', { qos: 1, properties: { messageExpiryInterval: 60 } });
-    assert.equal((await inbox.count(1))[0].packet.properties?.messageExpiryInterval, 60);
+  c(
+    'message expiry: remaining interval is forwarded and decreases; expired retained is dropped',
+    { clock: true },
+    async (ctx) => {
+      const clock = ctx.clock!;
+      const sub = await ctx.connect();
+      const inbox = new Inbox(sub);
+      await sub.subscribeAsync('exp/live', { qos: 1 });
+      const pub = await ctx.connect();
+      await pub.publishAsync('exp/live', 'live', { qos: 1, properties: { messageExpiryInterval: 60 } });
+      assert.equal((await inbox.count(1))[0].packet.properties?.messageExpiryInterval, 60);
 
-    await pub.publishAsync('exp/kept', 'kept', { qos: 1, retain: true, properties: { messageExpiryInterval: 100 } });
-    await pub.publishAsync('exp/gone', 'gone', { qos: 1, retain: true, properties: { messageExpiryInterval: 5 } });
-    clock.advance(30_000);
-    const late = await ctx.connect();
-    const lateIn = new Inbox(late);
-    await late.subscribeAsync('exp/+', { qos: 1 });
-    await pub.publishAsync('exp/marker', 'marker', { qos: 1 });
-    const got = await lateIn.upTo('marker');
-    assert.deepEqual(
-      got.map((m) => m.payload),
-      ['kept', 'marker'],
-    );
-    assert.equal(got[0].packet.properties?.messageExpiryInterval, 70);
-  });
+      await pub.publishAsync('exp/kept', 'kept', {
+        qos: 1,
+        retain: true,
+        properties: { messageExpiryInterval: 100 },
+      });
+      await pub.publishAsync('exp/gone', 'gone', {
+        qos: 1,
+        retain: true,
+        properties: { messageExpiryInterval: 5 },
+      });
+      clock.advance(30_000);
+      const late = await ctx.connect();
+      const lateIn = new Inbox(late);
+      await late.subscribeAsync('exp/+', { qos: 1 });
+      await pub.publishAsync('exp/marker', 'marker', { qos: 1 });
+      const got = await lateIn.upTo('marker');
+      assert.deepEqual(
+        got.map((m) => m.payload),
+        ['kept', 'marker'],
+      );
+      assert.equal(got[0].packet.properties?.messageExpiryInterval, 70);
+    },
+  );
 
   c('maximum packet size: messages larger than the client allows are not sent to it', {}, async (ctx) => {
     const small = await ctx.connect({ properties: { maximumPacketSize: 200 } });
@@ -160,23 +209,34 @@ export function propertiesCases(c: Case): void {
     );
   });
 
-  c('maximum packet size: a client sending a larger packet gets DISCONNECT 0x95', { options: { maxPacketSize: 1000 } }, async (ctx) => {
-    const sub = await ctx.connect();
-    const inbox = new Inbox(sub);
-    await sub.subscribeAsync('big/#', { qos: 0 });
-    const raw = await ctx.raw(5);
-    const connack = await raw.connect();
-    assert.equal(connack.properties?.maximumPacketSize, 1000);
-    raw.send({ cmd: 'publish', topic: 'big/t', payload: Buffer.alloc(2000, 1), qos: 0, retain: false, dup: false });
-    assert.equal((await raw.next('disconnect')).reasonCode, 0x95);
-    await raw.closed;
-    const pub = await ctx.connect();
-    await pub.publishAsync('big/t', 'marker', { qos: 1 });
-    assert.deepEqual(
-      (await inbox.upTo('marker')).map((m) => m.payload),
-      ['marker'],
-    );
-  });
+  c(
+    'maximum packet size: a client sending a larger packet gets DISCONNECT 0x95',
+    { options: { maxPacketSize: 1000 } },
+    async (ctx) => {
+      const sub = await ctx.connect();
+      const inbox = new Inbox(sub);
+      await sub.subscribeAsync('big/#', { qos: 0 });
+      const raw = await ctx.raw(5);
+      const connack = await raw.connect();
+      assert.equal(connack.properties?.maximumPacketSize, 1000);
+      raw.send({
+        cmd: 'publish',
+        topic: 'big/t',
+        payload: Buffer.alloc(2000, 1),
+        qos: 0,
+        retain: false,
+        dup: false,
+      });
+      assert.equal((await raw.next('disconnect')).reasonCode, 0x95);
+      await raw.closed;
+      const pub = await ctx.connect();
+      await pub.publishAsync('big/t', 'marker', { qos: 1 });
+      assert.deepEqual(
+        (await inbox.upTo('marker')).map((m) => m.payload),
+        ['marker'],
+      );
+    },
+  );
 
   c('receive maximum: the broker keeps at most that many QoS 1 messages unacknowledged', {}, async (ctx) => {
     const raw = await ctx.raw(5);
@@ -212,15 +272,27 @@ export function propertiesCases(c: Case): void {
     );
   });
 
-  c('receive maximum: a client exceeding the broker receive maximum gets DISCONNECT 0x93', { options: { receiveMaximum: 2 } }, async (ctx) => {
-    const raw = await ctx.raw(5);
-    const connack = await raw.connect();
-    assert.equal(connack.properties?.receiveMaximum, 2);
-    // QoS 2 publishes without PUBREL stay unacknowledged.
-    for (let id = 1; id <= 3; id++) {
-      raw.send({ cmd: 'publish', topic: 'rmx/t', payload: 'x', qos: 2, retain: false, dup: false, messageId: id });
-    }
-    assert.equal((await raw.next('disconnect')).reasonCode, 0x93);
-    await raw.closed;
-  });
+  c(
+    'receive maximum: a client exceeding the broker receive maximum gets DISCONNECT 0x93',
+    { options: { receiveMaximum: 2 } },
+    async (ctx) => {
+      const raw = await ctx.raw(5);
+      const connack = await raw.connect();
+      assert.equal(connack.properties?.receiveMaximum, 2);
+      // QoS 2 publishes without PUBREL stay unacknowledged.
+      for (let id = 1; id <= 3; id++) {
+        raw.send({
+          cmd: 'publish',
+          topic: 'rmx/t',
+          payload: 'x',
+          qos: 2,
+          retain: false,
+          dup: false,
+          messageId: id,
+        });
+      }
+      assert.equal((await raw.next('disconnect')).reasonCode, 0x93);
+      await raw.closed;
+    },
+  );
 }

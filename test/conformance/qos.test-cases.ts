@@ -3,38 +3,46 @@ import type { IPublishPacket } from 'mqtt-packet';
 import { Inbox, type Case } from './support.js';
 
 export function qosCases(c: Case): void {
-  c('delivery QoS is the minimum of publish QoS and granted QoS, with packet ids for QoS > 0', {}, async (ctx) => {
-    const sub = await ctx.connect();
-    const inbox = new Inbox(sub);
-    const granted = await sub.subscribeAsync({ 'q/g0': { qos: 0 }, 'q/g1': { qos: 1 }, 'q/g2': { qos: 2 } });
-    assert.deepEqual(
-      granted.map((g) => [g.topic, g.qos]),
-      [
-        ['q/g0', 0],
-        ['q/g1', 1],
-        ['q/g2', 2],
-      ],
-    );
-    const pub = await ctx.connect();
-    for (const g of [0, 1, 2] as const) {
-      for (const p of [0, 1, 2] as const) await pub.publishAsync(`q/g${g}`, `p${p}g${g}`, { qos: p });
-    }
-    const got = await inbox.count(9);
-    for (const m of got) {
-      const [p, g] = [Number(m.payload[1]), Number(m.payload[3])];
-      assert.equal(m.topic, `q/g${g}`);
-      assert.equal(m.packet.qos, Math.min(p, g), m.payload);
-      if (m.packet.qos > 0) assert.ok((m.packet.messageId ?? 0) > 0, 'QoS > 0 carries a packet id');
-      assert.equal(m.packet.dup, false);
-    }
-    // Per topic, messages keep their publish order.
-    for (const g of [0, 1, 2]) {
+  c(
+    'delivery QoS is the minimum of publish QoS and granted QoS, with packet ids for QoS > 0',
+    {},
+    async (ctx) => {
+      const sub = await ctx.connect();
+      const inbox = new Inbox(sub);
+      const granted = await sub.subscribeAsync({
+        'q/g0': { qos: 0 },
+        'q/g1': { qos: 1 },
+        'q/g2': { qos: 2 },
+      });
       assert.deepEqual(
-        got.filter((m) => m.topic === `q/g${g}`).map((m) => m.payload),
-        [0, 1, 2].map((p) => `p${p}g${g}`),
+        granted.map((g) => [g.topic, g.qos]),
+        [
+          ['q/g0', 0],
+          ['q/g1', 1],
+          ['q/g2', 2],
+        ],
       );
-    }
-  });
+      const pub = await ctx.connect();
+      for (const g of [0, 1, 2] as const) {
+        for (const p of [0, 1, 2] as const) await pub.publishAsync(`q/g${g}`, `p${p}g${g}`, { qos: p });
+      }
+      const got = await inbox.count(9);
+      for (const m of got) {
+        const [p, g] = [Number(m.payload[1]), Number(m.payload[3])];
+        assert.equal(m.topic, `q/g${g}`);
+        assert.equal(m.packet.qos, Math.min(p, g), m.payload);
+        if (m.packet.qos > 0) assert.ok((m.packet.messageId ?? 0) > 0, 'QoS > 0 carries a packet id');
+        assert.equal(m.packet.dup, false);
+      }
+      // Per topic, messages keep their publish order.
+      for (const g of [0, 1, 2]) {
+        assert.deepEqual(
+          got.filter((m) => m.topic === `q/g${g}`).map((m) => m.payload),
+          [0, 1, 2].map((p) => `p${p}g${g}`),
+        );
+      }
+    },
+  );
 
   c('QoS 1 and 2 from a v3.1.1 publisher reach a v5 subscriber and vice versa', {}, async (ctx) => {
     const v5 = await ctx.connect({ protocolVersion: 5 });
@@ -69,7 +77,15 @@ export function qosCases(c: Case): void {
     await sub.subscribeAsync('once/x', { qos: 2 });
     const raw = await ctx.raw(5);
     assert.equal((await raw.connect()).reasonCode, 0);
-    const publish: IPublishPacket = { cmd: 'publish', topic: 'once/x', payload: 'only-once', qos: 2, retain: false, dup: false, messageId: 7 };
+    const publish: IPublishPacket = {
+      cmd: 'publish',
+      topic: 'once/x',
+      payload: 'only-once',
+      qos: 2,
+      retain: false,
+      dup: false,
+      messageId: 7,
+    };
     raw.send(publish);
     assert.equal((await raw.next('pubrec')).messageId, 7);
     raw.send({ ...publish, dup: true });

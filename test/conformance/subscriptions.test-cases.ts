@@ -24,7 +24,8 @@ export function subscriptionCases(c: Case): void {
     await plus.subscribeAsync(['w/+/t', 'w/+'], { qos: 1 });
     await hash.subscribeAsync('w/#', { qos: 1 });
     const pub = await ctx.connect();
-    for (const topic of ['w', 'w/a', 'w/a/t', 'w/a/b/t', 'w//t', 'x/a/t']) await pub.publishAsync(topic, topic, { qos: 1 });
+    for (const topic of ['w', 'w/a', 'w/a/t', 'w/a/b/t', 'w//t', 'x/a/t'])
+      await pub.publishAsync(topic, topic, { qos: 1 });
     await pub.publishAsync('w/end', 'end', { qos: 1 });
     assert.deepEqual(
       (await plusIn.upTo('end')).map((m) => m.payload),
@@ -45,7 +46,10 @@ export function subscriptionCases(c: Case): void {
     // Retained $SYS values exist; they would arrive right after the SUBACK, before this marker.
     await pub.publishAsync('plain/marker', 'marker', { qos: 1 });
     const got = await allIn.upTo('marker');
-    assert.ok(got.every((m) => !m.topic.startsWith('$')), got.map((m) => m.topic).join());
+    assert.ok(
+      got.every((m) => !m.topic.startsWith('$')),
+      got.map((m) => m.topic).join(),
+    );
     assert.ok(got.some((m) => m.payload === 'plain-retained'));
 
     const sys = await ctx.connect();
@@ -55,18 +59,22 @@ export function subscriptionCases(c: Case): void {
     assert.ok(first.topic.startsWith('$SYS/broker/'));
   });
 
-  c('invalid filters get SUBACK 0x8F (v5) while valid ones in the same SUBSCRIBE are granted', {}, async (ctx) => {
-    const raw = await ctx.raw(5);
-    await raw.connect();
-    const suback = await raw.subscribe([
-      { topic: 'ok/+', qos: 1 },
-      { topic: 'bad/#/x', qos: 1 },
-      { topic: 'bad+/x', qos: 1 },
-      { topic: '$share/g', qos: 1 },
-      { topic: 'ok/#', qos: 2 },
-    ]);
-    assert.deepEqual(suback.granted, [1, 0x8f, 0x8f, 0x8f, 2]);
-  });
+  c(
+    'invalid filters get SUBACK 0x8F (v5) while valid ones in the same SUBSCRIBE are granted',
+    {},
+    async (ctx) => {
+      const raw = await ctx.raw(5);
+      await raw.connect();
+      const suback = await raw.subscribe([
+        { topic: 'ok/+', qos: 1 },
+        { topic: 'bad/#/x', qos: 1 },
+        { topic: 'bad+/x', qos: 1 },
+        { topic: '$share/g', qos: 1 },
+        { topic: 'ok/#', qos: 2 },
+      ]);
+      assert.deepEqual(suback.granted, [1, 0x8f, 0x8f, 0x8f, 2]);
+    },
+  );
 
   c('invalid filters get SUBACK 0x80 (v3.1.1)', {}, async (ctx) => {
     const raw = await ctx.raw(4);
@@ -93,26 +101,30 @@ export function subscriptionCases(c: Case): void {
     );
   });
 
-  c('overlapping subscriptions give one delivery with the highest QoS and every subscription identifier', {}, async (ctx) => {
-    const sub = await ctx.connect();
-    const inbox = new Inbox(sub);
-    await sub.subscribeAsync('sid/+', { qos: 0, properties: { subscriptionIdentifier: 11 } });
-    await sub.subscribeAsync('sid/#', { qos: 1, properties: { subscriptionIdentifier: 22 } });
-    await sub.subscribeAsync('sid/only', { qos: 1 });
-    const pub = await ctx.connect();
-    await pub.publishAsync('sid/x', 'both', { qos: 1 });
-    await pub.publishAsync('sid/x/y', 'one', { qos: 1 });
-    await pub.publishAsync('sid/only', 'three', { qos: 1 });
-    const got = await inbox.count(3);
-    assert.deepEqual(
-      got.map((m) => [m.payload, m.packet.qos, subscriptionIds(m.packet)]),
-      [
-        ['both', 1, [11, 22]],
-        ['one', 1, [22]],
-        ['three', 1, [11, 22]],
-      ],
-    );
-  });
+  c(
+    'overlapping subscriptions give one delivery with the highest QoS and every subscription identifier',
+    {},
+    async (ctx) => {
+      const sub = await ctx.connect();
+      const inbox = new Inbox(sub);
+      await sub.subscribeAsync('sid/+', { qos: 0, properties: { subscriptionIdentifier: 11 } });
+      await sub.subscribeAsync('sid/#', { qos: 1, properties: { subscriptionIdentifier: 22 } });
+      await sub.subscribeAsync('sid/only', { qos: 1 });
+      const pub = await ctx.connect();
+      await pub.publishAsync('sid/x', 'both', { qos: 1 });
+      await pub.publishAsync('sid/x/y', 'one', { qos: 1 });
+      await pub.publishAsync('sid/only', 'three', { qos: 1 });
+      const got = await inbox.count(3);
+      assert.deepEqual(
+        got.map((m) => [m.payload, m.packet.qos, subscriptionIds(m.packet)]),
+        [
+          ['both', 1, [11, 22]],
+          ['one', 1, [22]],
+          ['three', 1, [11, 22]],
+        ],
+      );
+    },
+  );
 
   c('a retained message delivered on subscribe carries that subscription identifier', {}, async (ctx) => {
     const pub = await ctx.connect();

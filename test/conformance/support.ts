@@ -99,7 +99,9 @@ export class Ctx {
   }
 
   async dispose(): Promise<void> {
-    await Promise.all(this.clients.map((c) => new Promise<void>((resolve) => c.end(true, {}, () => resolve()))));
+    await Promise.all(
+      this.clients.map((c) => new Promise<void>((resolve) => c.end(true, {}, () => resolve()))),
+    );
     for (const raw of this.raws) raw.destroy();
     await this.server.close();
   }
@@ -185,7 +187,8 @@ export class RawClient {
   readonly received: mqttPacket.Packet[] = [];
   readonly closed: Promise<void>;
   private readonly parser: ReturnType<typeof mqttPacket.parser>;
-  private waiters: { match: (p: mqttPacket.Packet) => boolean; resolve: (p: mqttPacket.Packet) => void }[] = [];
+  private waiters: { match: (p: mqttPacket.Packet) => boolean; resolve: (p: mqttPacket.Packet) => void }[] =
+    [];
   private consumed = new Set<mqttPacket.Packet>();
 
   constructor(
@@ -288,7 +291,11 @@ export function defineCase(
 }
 
 /** A case definer bound to one transport. */
-export type Case = (name: string, setup: BrokerSetup & { clock?: boolean }, fn: (ctx: Ctx) => Promise<void>) => void;
+export type Case = (
+  name: string,
+  setup: BrokerSetup & { clock?: boolean },
+  fn: (ctx: Ctx) => Promise<void>,
+) => void;
 
 export function caseFor(start: StartServer): Case {
   return (name, setup, fn) => defineCase(start, name, setup, fn);

@@ -43,7 +43,10 @@ export function willCases(c: Case): void {
   });
 
   c('a v3.1.1 client will is published on abnormal close, retained if asked', {}, async (ctx) => {
-    const client = await ctx.connect({ protocolVersion: 4, will: { ...will('will4/t', 'bye'), retain: true } });
+    const client = await ctx.connect({
+      protocolVersion: 4,
+      will: { ...will('will4/t', 'bye'), retain: true },
+    });
     const { inbox } = await watch(ctx, 'will4/#');
     client.stream.destroy();
     const [live] = await inbox.count(1);
@@ -96,7 +99,11 @@ export function willCases(c: Case): void {
     });
     client.stream.destroy();
     const back = await ctx.raw(5);
-    const connack = await back.connect({ clientId: id, clean: false, properties: { sessionExpiryInterval: 60 } });
+    const connack = await back.connect({
+      clientId: id,
+      clean: false,
+      properties: { sessionExpiryInterval: 60 },
+    });
     assert.equal(connack.sessionPresent, true);
     // Ending the session now would publish a will that were still pending; it must have been cancelled.
     back.send({ cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 0 } });

@@ -45,7 +45,10 @@ export class RawClient {
   }
 
   /** Opens a TCP connection to 127.0.0.1:port. `protocolVersion` sets how replies are parsed (default 4). */
-  static async connect(port: number, opts: { protocolVersion?: number; host?: string } = {}): Promise<RawClient> {
+  static async connect(
+    port: number,
+    opts: { protocolVersion?: number; host?: string } = {},
+  ): Promise<RawClient> {
     const socket = net.connect({ host: opts.host ?? '127.0.0.1', port });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
@@ -66,7 +69,7 @@ export class RawClient {
     const protocolVersion = connect.protocolVersion ?? 4;
     const client = await RawClient.connect(port, { protocolVersion });
     client.send({ cmd: 'connect', clientId: '', clean: true, keepalive: 0, ...connect, protocolVersion });
-    const connack = (await client.next('connack')) as mqtt.IConnackPacket;
+    const connack = await client.next('connack');
     const code = connack.reasonCode ?? connack.returnCode ?? 0;
     if (code !== 0) {
       client.destroy();
@@ -116,10 +119,7 @@ export class RawClient {
    * skipping others). Rejects if the socket closes first, or after `timeoutMs`
    * (a safety net so a broken test fails instead of hanging; default 5 s).
    */
-  async next<C extends mqtt.PacketCmd>(
-    cmd?: C,
-    timeoutMs = 5000,
-  ): Promise<Extract<mqtt.Packet, { cmd: C }>> {
+  async next<C extends mqtt.PacketCmd>(cmd?: C, timeoutMs = 5000): Promise<Extract<mqtt.Packet, { cmd: C }>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       while (this.queue.length > 0) {
