@@ -70,10 +70,6 @@ function logStartup(config: Config, listeners: RunningListeners, logger: Logger)
       `${name} listening on ${address.host}:${address.port}`,
     );
   }
-  const tls = listeners.tls;
-  if (tls?.generated && tls.caPath) {
-    logger.info({ caPath: tls.caPath }, `TLS uses Halyard's own CA; clients should trust ${tls.caPath}`);
-  }
   const anonymousSomewhere = (['mqtt', 'mqtts', 'http', 'https'] as const).some(
     (name) => config.listeners[name].enabled && config.listeners[name].allowAnonymous,
   );

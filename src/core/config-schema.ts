@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_BROKER_OPTIONS, type BrokerOptions } from '../broker/options.js';
+import { topicFilterProblem } from '../broker/topics.js';
 
 /**
  * The one schema every configuration source is validated against. Environment
@@ -64,20 +65,9 @@ const tlsListener = (port: number) =>
     })
     .prefault({});
 
-/** `+` fills a whole level and `#` is the whole last level, as in MQTT topic filters. */
-function isValidTopicPattern(pattern: string): boolean {
-  if (pattern.length === 0 || pattern.includes('\u0000')) return false;
-  const levels = pattern.split('/');
-  return levels.every(
-    (level, i) =>
-      !(level.length > 1 && (level.includes('+') || level.includes('#'))) &&
-      !(level === '#' && i !== levels.length - 1),
-  );
-}
-
 const aclRule = z.strictObject({
   action: z.enum(['publish', 'subscribe', 'all']),
-  topic: z.string().refine(isValidTopicPattern, {
+  topic: z.string().refine((pattern) => topicFilterProblem(pattern) === undefined, {
     message: 'must be a topic filter (`+` and `#` only as whole levels, `#` last)',
   }),
   permission: z.enum(['allow', 'deny']).default('allow'),

@@ -27,9 +27,9 @@ export interface HttpAppOptions {
 export function buildHttpApp(opts: HttpAppOptions): HttpApp {
   const tls = opts.tls;
   const app = Fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
-    loggerInstance: opts.logger,
-    // A Prometheus scrape every few seconds would otherwise drown the log.
-    disableRequestLogging: true,
+    // Warnings and errors only: a Prometheus scrape every few seconds would otherwise drown the log,
+    // and app.ts already logs each listener's address once.
+    loggerInstance: opts.logger.child({}, { level: 'warn' }),
     // serverFactory keeps one FastifyInstance type for both schemes (Fastify's https typing differs).
     serverFactory: tls
       ? (handler) => {

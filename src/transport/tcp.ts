@@ -34,6 +34,6 @@ export async function startTcpListener(
   const tracker = trackSockets(server);
   const address = await listen(server, 'mqtt', cfg.host, cfg.port);
   server.on('error', (err) => log.error({ err }, 'listener error'));
-  log.info(address, 'MQTT listening');
+  log.debug(address, 'MQTT listening');
   return { address, close: () => closeServer(server, tracker) };
 }

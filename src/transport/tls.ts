@@ -67,6 +67,6 @@ export async function startTlsListener(
   const tracker = trackSockets(server);
   const address = await listen(server, 'mqtts', cfg.host, cfg.port);
   server.on('error', (err) => log.error({ err }, 'listener error'));
-  log.info(address, 'MQTT over TLS listening');
+  log.debug(address, 'MQTT over TLS listening');
   return { address, close: () => closeServer(server, tracker) };
 }
