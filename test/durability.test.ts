@@ -78,33 +78,37 @@ async function expectNext(sub: TestClient, topic: string, payload: string): Prom
 
 for (const version of [5, 4] as const) {
   for (const qos of [1, 2] as const) {
-    test(`v${version}: ${N} QoS ${qos} messages queued for an offline session survive kill -9, in order, once`, TIMEOUT, async () => {
-      const [fx, first] = await platform();
-      const id = `dur-a-${version}-${qos}`;
-      const topic = `a/${id}`;
-      const sub = await client(first, persistent(version, id));
-      assert.equal((await sub.client.subscribeAsync(topic, { qos }))[0].qos, qos);
-      await sub.client.endAsync();
+    test(
+      `v${version}: ${N} QoS ${qos} messages queued for an offline session survive kill -9, in order, once`,
+      TIMEOUT,
+      async () => {
+        const [fx, first] = await platform();
+        const id = `dur-a-${version}-${qos}`;
+        const topic = `a/${id}`;
+        const sub = await client(first, persistent(version, id));
+        assert.equal((await sub.client.subscribeAsync(topic, { qos }))[0].qos, qos);
+        await sub.client.endAsync();
 
-      const pub = await client(first, transient(version, `${id}-pub`));
-      // Awaiting each one: the PUBACK/PUBCOMP of every message has arrived before the kill.
-      for (let i = 0; i < N; i++) await pub.client.publishAsync(topic, `m-${i}`, { qos });
-      await pub.drop();
+        const pub = await client(first, transient(version, `${id}-pub`));
+        // Awaiting each one: the PUBACK/PUBCOMP of every message has arrived before the kill.
+        for (let i = 0; i < N; i++) await pub.client.publishAsync(topic, `m-${i}`, { qos });
+        await pub.drop();
 
-      const second = await crashAndRestart(fx, first);
-      const back = await client(second, persistent(version, id)); // no re-subscribe
-      assert.equal(back.connack.sessionPresent, true);
-      for (let i = 0; i < N; i++) {
-        const msg = await back.nextMessage();
-        assert.equal(msg.topic, topic);
-        assert.equal(msg.payload, `m-${i}`);
-        assert.equal(msg.packet.qos, qos);
-      }
-      // Exactly N: the next message is a live one published now.
-      const pub2 = await client(second, transient(version, `${id}-pub2`));
-      await pub2.client.publishAsync(topic, 'live', { qos });
-      await expectNext(back, topic, 'live');
-    });
+        const second = await crashAndRestart(fx, first);
+        const back = await client(second, persistent(version, id)); // no re-subscribe
+        assert.equal(back.connack.sessionPresent, true);
+        for (let i = 0; i < N; i++) {
+          const msg = await back.nextMessage();
+          assert.equal(msg.topic, topic);
+          assert.equal(msg.payload, `m-${i}`);
+          assert.equal(msg.packet.qos, qos);
+        }
+        // Exactly N: the next message is a live one published now.
+        const pub2 = await client(second, transient(version, `${id}-pub2`));
+        await pub2.client.publishAsync(topic, 'live', { qos });
+        await expectNext(back, topic, 'live');
+      },
+    );
   }
 }
 
@@ -116,80 +120,118 @@ async function publishes(c: RawClient, count: number): Promise<IPublishPacket[]>
 }
 
 for (const version of [5, 4] as const) {
-  test(`v${version}: in-flight QoS 1 messages the subscriber never acked are redelivered with DUP after kill -9`, TIMEOUT, async () => {
+  test(
+    `v${version}: in-flight QoS 1 messages the subscriber never acked are redelivered with DUP after kill -9`,
+    TIMEOUT,
+    async () => {
+      const [fx, first] = await platform();
+      const id = `dur-b1-${version}`;
+      const topic = `b/${id}`;
+      const sub = await raw(first, version, id);
+      sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] });
+      await sub.next('suback');
+
+      const pub = await client(first, transient(version, `${id}-pub`));
+      for (let i = 0; i < 5; i++) await pub.client.publishAsync(topic, `m-${i}`, { qos: 1 });
+      const sent = await publishes(sub, 5); // no PUBACK
+      assert.deepEqual(
+        sent.map((p) => [String(p.payload), p.dup]),
+        [0, 1, 2, 3, 4].map((i) => [`m-${i}`, false]),
+      );
+
+      const second = await crashAndRestart(fx, first);
+      await sub.closed;
+      const back = await raw(second, version, id);
+      assert.equal(back.received[0].cmd === 'connack' && back.received[0].sessionPresent, true);
+      const again = await publishes(back, 5);
+      assert.deepEqual(
+        again.map((p) => [String(p.payload), p.qos, p.dup, p.messageId]),
+        sent.map((p) => [String(p.payload), 1, true, p.messageId]),
+      );
+      for (const p of again) back.send({ cmd: 'puback', messageId: p.messageId });
+
+      // Once acknowledged, they are gone: the next PUBLISH is a live one.
+      const pub2 = await client(second, transient(version, `${id}-pub2`));
+      await pub2.client.publishAsync(topic, 'live', { qos: 1 });
+      const live = await back.next('publish');
+      assert.equal(String(live.payload), 'live');
+      assert.equal(live.dup, false);
+    },
+  );
+}
+
+test(
+  'v5: QoS 2 in flight survives kill -9: unreceived PUBLISH resent with DUP, PUBREC-ed one gets PUBREL',
+  TIMEOUT,
+  async () => {
     const [fx, first] = await platform();
-    const id = `dur-b1-${version}`;
+    const id = 'dur-b2';
     const topic = `b/${id}`;
-    const sub = await raw(first, version, id);
-    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] });
+    const sub = await raw(first, 5, id);
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 2 }] });
     await sub.next('suback');
 
-    const pub = await client(first, transient(version, `${id}-pub`));
-    for (let i = 0; i < 5; i++) await pub.client.publishAsync(topic, `m-${i}`, { qos: 1 });
-    const sent = await publishes(sub, 5); // no PUBACK
-    assert.deepEqual(
-      sent.map((p) => [String(p.payload), p.dup]),
-      [0, 1, 2, 3, 4].map((i) => [`m-${i}`, false]),
-    );
+    const pub = await client(first, transient(5, `${id}-pub`));
+    await pub.client.publishAsync(topic, 'released', { qos: 2 });
+    await pub.client.publishAsync(topic, 'pending', { qos: 2 });
+    const [released, pending] = await publishes(sub, 2);
+    assert.equal(String(released.payload), 'released');
+    sub.send({ cmd: 'pubrec', messageId: released.messageId });
+    assert.equal((await sub.next('pubrel')).messageId, released.messageId); // no PUBCOMP
 
     const second = await crashAndRestart(fx, first);
     await sub.closed;
-    const back = await raw(second, version, id);
-    assert.equal(back.received[0].cmd === 'connack' && back.received[0].sessionPresent, true);
-    const again = await publishes(back, 5);
+    const back = await raw(second, 5, id);
+    // Resent in their original order: the PUBREL for the first, then the second PUBLISH again.
+    const rel = await back.next();
+    assert.deepEqual([rel.cmd, rel.cmd === 'pubrel' && rel.messageId], ['pubrel', released.messageId]);
+    const resent = await back.next();
+    assert.equal(resent.cmd, 'publish');
     assert.deepEqual(
-      again.map((p) => [String(p.payload), p.qos, p.dup, p.messageId]),
-      sent.map((p) => [String(p.payload), 1, true, p.messageId]),
+      [String(resent.payload), resent.qos, resent.dup, resent.messageId],
+      ['pending', 2, true, pending.messageId],
     );
-    for (const p of again) back.send({ cmd: 'puback', messageId: p.messageId });
+    back.send({ cmd: 'pubcomp', messageId: released.messageId });
+    back.send({ cmd: 'pubrec', messageId: resent.messageId });
+    assert.equal((await back.next('pubrel')).messageId, resent.messageId);
+    back.send({ cmd: 'pubcomp', messageId: resent.messageId });
 
-    // Once acknowledged, they are gone: the next PUBLISH is a live one.
-    const pub2 = await client(second, transient(version, `${id}-pub2`));
-    await pub2.client.publishAsync(topic, 'live', { qos: 1 });
+    const pub2 = await client(second, transient(5, `${id}-pub2`));
+    await pub2.client.publishAsync(topic, 'live', { qos: 2 });
     const live = await back.next('publish');
-    assert.equal(String(live.payload), 'live');
-    assert.equal(live.dup, false);
-  });
-}
+    assert.deepEqual([String(live.payload), live.dup], ['live', false]);
+  },
+);
 
-test('v5: QoS 2 in flight survives kill -9: unreceived PUBLISH resent with DUP, PUBREC-ed one gets PUBREL', TIMEOUT, async () => {
-  const [fx, first] = await platform();
-  const id = 'dur-b2';
-  const topic = `b/${id}`;
-  const sub = await raw(first, 5, id);
-  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 2 }] });
-  await sub.next('suback');
+test(
+  'v5: an inbound QoS 2 packet id completed (PUBCOMP) before kill -9 may be reused after restart',
+  TIMEOUT,
+  async () => {
+    const [fx, first] = await platform();
+    const topic = 'b/reuse';
+    const sub = await client(first, persistent(5, 'dur-b3-sub'));
+    await sub.client.subscribeAsync(topic, { qos: 2 });
+    await sub.client.endAsync();
+    const pub = await raw(first, 5, 'dur-b3-pub');
+    pub.send({ cmd: 'publish', topic, payload: 'one', qos: 2, messageId: 7, retain: false, dup: false });
+    await pub.next('pubrec');
+    pub.send({ cmd: 'pubrel', messageId: 7 });
+    assert.equal((await pub.next('pubcomp')).reasonCode ?? 0, 0);
 
-  const pub = await client(first, transient(5, `${id}-pub`));
-  await pub.client.publishAsync(topic, 'released', { qos: 2 });
-  await pub.client.publishAsync(topic, 'pending', { qos: 2 });
-  const [released, pending] = await publishes(sub, 2);
-  assert.equal(String(released.payload), 'released');
-  sub.send({ cmd: 'pubrec', messageId: released.messageId });
-  assert.equal((await sub.next('pubrel')).messageId, released.messageId); // no PUBCOMP
+    const second = await crashAndRestart(fx, first);
+    await pub.closed;
+    const pubBack = await raw(second, 5, 'dur-b3-pub');
+    // A new message with the same id: the first flow is complete, so this one must be routed.
+    pubBack.send({ cmd: 'publish', topic, payload: 'two', qos: 2, messageId: 7, retain: false, dup: false });
+    assert.equal((await pubBack.next('pubrec')).reasonCode ?? 0, 0);
+    pubBack.send({ cmd: 'pubrel', messageId: 7 });
+    await pubBack.next('pubcomp');
 
-  const second = await crashAndRestart(fx, first);
-  await sub.closed;
-  const back = await raw(second, 5, id);
-  // Resent in their original order: the PUBREL for the first, then the second PUBLISH again.
-  const rel = await back.next();
-  assert.deepEqual([rel.cmd, rel.cmd === 'pubrel' && rel.messageId], ['pubrel', released.messageId]);
-  const resent = await back.next();
-  assert.equal(resent.cmd, 'publish');
-  assert.deepEqual(
-    [String(resent.payload), resent.qos, resent.dup, resent.messageId],
-    ['pending', 2, true, pending.messageId],
-  );
-  back.send({ cmd: 'pubcomp', messageId: released.messageId });
-  back.send({ cmd: 'pubrec', messageId: resent.messageId });
-  assert.equal((await back.next('pubrel')).messageId, resent.messageId);
-  back.send({ cmd: 'pubcomp', messageId: resent.messageId });
-
-  const pub2 = await client(second, transient(5, `${id}-pub2`));
-  await pub2.client.publishAsync(topic, 'live', { qos: 2 });
-  const live = await back.next('publish');
-  assert.deepEqual([String(live.payload), live.dup], ['live', false]);
-});
+    const back = await client(second, persistent(5, 'dur-b3-sub'));
+    await expectNext(back, topic, 'one');
+    await expectNext(back, topic, 'two');
+  },
+);
 
 describe('retained messages', () => {
   test('a retained message set with QoS 1, and its clearing, each survive kill -9', TIMEOUT, async () => {
@@ -224,22 +266,26 @@ describe('retained messages', () => {
 
 describe('subscriptions and sessions', () => {
   for (const version of [5, 4] as const) {
-    test(`v${version}: a subscription acknowledged before kill -9 still routes after restart`, TIMEOUT, async () => {
-      const [fx, first] = await platform();
-      const id = `dur-d-${version}`;
-      const sub = await client(first, persistent(version, id));
-      await sub.client.subscribeAsync(['d/+/temp', 'd/other'], { qos: 1 }); // SUBACK received
-      const second = await crashAndRestart(fx, first);
-      await sub.closed;
+    test(
+      `v${version}: a subscription acknowledged before kill -9 still routes after restart`,
+      TIMEOUT,
+      async () => {
+        const [fx, first] = await platform();
+        const id = `dur-d-${version}`;
+        const sub = await client(first, persistent(version, id));
+        await sub.client.subscribeAsync(['d/+/temp', 'd/other'], { qos: 1 }); // SUBACK received
+        const second = await crashAndRestart(fx, first);
+        await sub.closed;
 
-      const back = await client(second, persistent(version, id)); // no re-subscribe
-      assert.equal(back.connack.sessionPresent, true);
-      const pub = await client(second, transient(version, `${id}-pub`));
-      await pub.client.publishAsync('d/kitchen/temp', '21.5', { qos: 1 });
-      await pub.client.publishAsync('d/other', 'x', { qos: 0 });
-      await expectNext(back, 'd/kitchen/temp', '21.5');
-      await expectNext(back, 'd/other', 'x');
-    });
+        const back = await client(second, persistent(version, id)); // no re-subscribe
+        assert.equal(back.connack.sessionPresent, true);
+        const pub = await client(second, transient(version, `${id}-pub`));
+        await pub.client.publishAsync('d/kitchen/temp', '21.5', { qos: 1 });
+        await pub.client.publishAsync('d/other', 'x', { qos: 0 });
+        await expectNext(back, 'd/kitchen/temp', '21.5');
+        await expectNext(back, 'd/other', 'x');
+      },
+    );
 
     test(`v${version}: a clean session leaves nothing behind after kill -9`, TIMEOUT, async () => {
       const [fx, first] = await platform();

@@ -435,21 +435,26 @@ export class Broker {
       this.finish(session, entry); // the receiver refused it: the flow ends here (MQTT-4.3.3)
       return;
     }
-    if (entry.state !== 'pubrec-received') {
-      entry.state = 'pubrec-received';
-      if (session.persistent) {
-        this.store.submit([
-          {
-            op: 'outbound.update',
-            clientId: session.clientId,
-            seq: entry.seq,
-            state: 'pubrec-received',
-            packetId,
-          },
-        ]);
-      }
+    entry.state = 'pubrec-received';
+    if (!session.persistent) {
+      conn.writePacket({ cmd: 'pubrel', messageId: packetId });
+      return;
     }
-    conn.writePacket({ cmd: 'pubrel', messageId: packetId });
+    // PUBREL only once 'pubrec-received' is durable: after it, the PUBLISH must never be
+    // sent again (MQTT-4.3.3), not even after a crash, or the receiver would deliver it twice.
+    const complete = conn.reserveAck();
+    this.store.submit(
+      [
+        {
+          op: 'outbound.update',
+          clientId: session.clientId,
+          seq: entry.seq,
+          state: 'pubrec-received',
+          packetId,
+        },
+      ],
+      () => complete({ cmd: 'pubrel', messageId: packetId }),
+    );
   }
 
   onPubcomp(conn: MqttConnection, packetId: number): void {
@@ -465,10 +470,16 @@ export class Broker {
     return session.persistent ? [{ op: 'inbound.put', clientId: session.clientId, packetId }] : undefined;
   }
 
-  forgetInboundQos2(session: Session, packetId: number): void {
-    if (!session.inboundQos2.delete(packetId)) return;
-    if (session.persistent)
-      this.store.submit([{ op: 'inbound.delete', clientId: session.clientId, packetId }]);
+  /** `done` runs once the removal is durable (at once if there was nothing durable to remove). */
+  forgetInboundQos2(session: Session, packetId: number, done?: () => void): void {
+    if (!session.inboundQos2.delete(packetId) || !session.persistent) {
+      done?.();
+      return;
+    }
+    this.store.submit(
+      [{ op: 'inbound.delete', clientId: session.clientId, packetId }],
+      done && (() => done()),
+    );
   }
 
   // ---------------------------------------------------------------- housekeeping

@@ -163,10 +163,15 @@ export function handlePubrel(conn: MqttConnection, packetId: number): void {
   const session = conn.session;
   if (!session) return;
   const known = session.inboundQos2.has(packetId);
-  if (known) {
-    conn.broker.forgetInboundQos2(session, packetId);
-    conn.inboundUnacked = Math.max(0, conn.inboundUnacked - 1);
-  }
   const reasonCode = conn.protocolVersion === 5 && !known ? RC.PACKET_IDENTIFIER_NOT_FOUND : undefined;
-  conn.reserveAck()({ cmd: 'pubcomp', messageId: packetId, reasonCode });
+  const complete = conn.reserveAck();
+  const pubcomp = () => complete({ cmd: 'pubcomp', messageId: packetId, reasonCode });
+  if (!known) {
+    pubcomp();
+    return;
+  }
+  conn.inboundUnacked = Math.max(0, conn.inboundUnacked - 1);
+  // PUBCOMP only once the packet id is forgotten durably: a stale id surviving a crash
+  // would make the client's next PUBLISH that reuses it look like a duplicate and be lost.
+  conn.broker.forgetInboundQos2(session, packetId, pubcomp);
 }

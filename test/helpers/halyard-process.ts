@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import mqtt, { type IClientOptions, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient } from 'mqtt';
+import mqtt, {
+  type IClientOptions,
+  type IConnackPacket,
+  type IDisconnectPacket,
+  type IPublishPacket,
+  type MqttClient,
+} from 'mqtt';
 import { hashPassword } from '../../src/devices/password.js';
 
 /**
