@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -9,6 +8,7 @@ import { startHalyard } from './app.js';
 import { loadConfig, type Config } from './core/config.js';
 import { isHalyardError } from './core/errors.js';
 import { silentLogger } from './core/logger.js';
+import { tempDir } from '../test/helpers/temp-dir.js';
 
 function config(dataDir: string, extra: string[] = []): Config {
   return loadConfig({
@@ -34,7 +34,7 @@ function memoryLogger() {
 
 describe('startHalyard', () => {
   it('creates the data dir and store, reports addresses, logs listeners, stops idempotently', async () => {
-    const dataDir = join(mkdtempSync(join(tmpdir(), 'halyard-app-')), 'nested', 'data');
+    const dataDir = join(tempDir('halyard-app-'), 'nested', 'data');
     const { logger, lines } = memoryLogger();
     const app = await startHalyard(config(dataDir), { logger });
     assert.ok(existsSync(join(dataDir, 'broker.db')));
@@ -48,7 +48,7 @@ describe('startHalyard', () => {
   });
 
   it('does not warn when a listener allows anonymous clients', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'halyard-app-'));
+    const dataDir = tempDir('halyard-app-');
     const { logger, lines } = memoryLogger();
     const app = await startHalyard(config(dataDir, ['--listeners.mqtt.allow-anonymous', 'true']), { logger });
     await app.stop();
@@ -56,7 +56,7 @@ describe('startHalyard', () => {
   });
 
   it('releases everything when a listener cannot bind, so a retry on the same data dir works', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'halyard-app-'));
+    const dataDir = tempDir('halyard-app-');
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const port = (blocker.address() as { port: number }).port;

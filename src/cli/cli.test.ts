@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { verifyPassword } from '../devices/password.js';
 import { runCli, spawnCli, waitFor } from './cli-test-support.js';
+import { tempDir } from '../../test/helpers/temp-dir.js';
 
 /** CLI behaviour that needs no broker: help, usage errors, passwd, start's config errors. */
 
@@ -92,7 +92,7 @@ describe('halyard pub/sub argument errors', () => {
 });
 
 describe('halyard start configuration errors', () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'halyard-cli-'));
+  const cwd = tempDir('halyard-cli-');
 
   it('prints every bad key and exits 2 without a stack trace', async () => {
     const r = await runCli(['start', '--port', '70000'], {
@@ -118,7 +118,7 @@ describe('halyard start configuration errors', () => {
 
 describe('halyard start', () => {
   it('logs its listeners, stops on SIGTERM and exits 0', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'halyard-start-'));
+    const dataDir = tempDir('halyard-start-');
     const cli = spawnCli(
       ['start', '--data-dir', dataDir, '--listeners.mqtt.host', '127.0.0.1', '--port', '0'],
       {

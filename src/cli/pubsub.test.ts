@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startHalyard, type RunningHalyard } from '../app.js';
 import { loadConfig } from '../core/config.js';
 import { silentLogger } from '../core/logger.js';
 import { runCli, spawnCli, waitFor } from './cli-test-support.js';
+import { tempDir } from '../../test/helpers/temp-dir.js';
 
 /**
  * `halyard pub` / `halyard sub` as child processes against the real platform
@@ -30,7 +30,7 @@ describe('halyard pub/sub against a running Halyard', () => {
       annEntry,
       { username: 'dev', passwordHash: devHash, acl: [{ action: 'all', topic: 'devices/%c/#' }] },
     ];
-    dataDir = mkdtempSync(join(tmpdir(), 'halyard-pubsub-'));
+    dataDir = tempDir('halyard-pubsub-');
     const config = loadConfig({
       argv: ['--data-dir', dataDir, '--users', JSON.stringify(users)],
       env: {

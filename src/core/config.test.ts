@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DEFAULT_BROKER_OPTIONS } from '../broker/options.js';
 import { envToPath, loadConfig, type Config } from './config.js';
 import { HalyardError, isHalyardError } from './errors.js';
+import { tempDir } from '../../test/helpers/temp-dir.js';
 
-const cwd = mkdtempSync(join(tmpdir(), 'halyard-config-'));
+const cwd = tempDir('halyard-config-');
 const HASH = '$scrypt$N=16384,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g';
 
 function writeConfig(name: string, content: unknown): string {
