@@ -5,6 +5,7 @@ import type { Authenticator } from './auth.js';
 import type { WillSpec } from './connect-flow.js';
 import { MqttConnection } from './connection.js';
 import type { ConnectionInfo } from './connection-info.js';
+import type { EncodingCache } from './encode.js';
 import { isExpired, type Message } from './message.js';
 import { DEFAULT_BROKER_OPTIONS, type BrokerOptions } from './options.js';
 import { RC } from './reason-codes.js';
@@ -14,6 +15,7 @@ import { BrokerStats } from './stats.js';
 import { subscriptionKey, type Subscription } from './subscription.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { sysTopicValues } from './sys-topics.js';
+import { WriteBatcher } from './write-batcher.js';
 
 export interface BrokerDeps {
   store: BrokerStore;
@@ -35,6 +37,7 @@ export class Broker {
   readonly stats = new BrokerStats();
   readonly options: BrokerOptions;
   readonly now: () => number;
+  readonly writeBatcher = new WriteBatcher();
   private readonly log: Logger;
   private readonly store: BrokerStore;
   private readonly connections = new Set<MqttConnection>();
@@ -283,9 +286,10 @@ export class Broker {
       this.stats.retained = this.retained.size;
     }
     const targets = this.index.targets(message.topic, message.qos, message.origin);
+    const cache = targets.length > 1 ? {} : undefined;
     for (const target of targets) {
       const retain = target.retainAsPublished && message.retain;
-      this.deliver(target.session, message, target.qos, retain, target.subscriptionIdentifiers, ops);
+      this.deliver(target.session, message, target.qos, retain, target.subscriptionIdentifiers, ops, cache);
     }
     const matched = targets.length > 0;
     if (ops.length === 0) {
@@ -302,11 +306,12 @@ export class Broker {
     retain: boolean,
     subscriptionIdentifiers: number[] | undefined,
     ops: StoreOp[],
+    cache?: EncodingCache,
   ): void {
     const conn = session.connection;
     if (qos === 0) {
       // QoS 0 is never queued for an absent client (as in Mosquitto's default).
-      if (conn) conn.sendPublish(message, { qos: 0, retain, subscriptionIdentifiers });
+      if (conn) conn.sendPublish(message, { qos: 0, retain, subscriptionIdentifiers, cache });
       return;
     }
     const entry: StoredOutbound = {
@@ -526,10 +531,21 @@ export class Broker {
     this.closing = true;
     for (const timer of this.timers) clearInterval(timer);
     for (const { timer } of this.pendingWills.values()) clearTimeout(timer);
-    for (const conn of [...this.connections]) {
+    const connections = [...this.connections];
+    // Wait until every stream is really closed (a client that does not read is cut after 1 s),
+    // so that the DISCONNECTs leave before the listeners tear the sockets down.
+    const closed = connections.map(
+      (conn) =>
+        new Promise<void>((resolve) => {
+          if (conn.stream.destroyed) resolve();
+          else conn.stream.once('close', () => resolve());
+        }),
+    );
+    for (const conn of connections) {
       if (conn.state === 'connected') conn.disconnect(RC.SERVER_SHUTTING_DOWN, 'server shutting down');
       else conn.destroy();
     }
+    await Promise.all(closed);
     await this.store.flush();
   }
 }

@@ -7,6 +7,7 @@ import type { Broker } from './broker.js';
 import type { ConnectionInfo } from './connection-info.js';
 import { encodePublish, type OutboundDelivery } from './encode.js';
 import type { Message } from './message.js';
+import { PacketReader } from './packet-reader.js';
 import { CONNACK_V3, RC, connackCodeV3 } from './reason-codes.js';
 import type { Session } from './session.js';
 import { handleSubscribe, handleUnsubscribe } from './subscribe-flow.js';
@@ -14,12 +15,6 @@ import { handlePublish, handlePubrel } from './publish-flow.js';
 import { acceptConnect, type WillSpec } from './connect-flow.js';
 
 type State = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
-
-/** mqtt-packet keeps the length of the packet being assembled here; we read it to refuse oversized packets early. */
-interface ParserInternals {
-  packet: { length: number };
-  settings: { protocolVersion?: number };
-}
 
 /**
  * One client's network connection: parses bytes into packets, enforces the
@@ -47,7 +42,7 @@ export class MqttConnection {
   /** Inbound QoS 1/2 publishes not yet fully acknowledged (Receive Maximum accounting). */
   inboundUnacked = 0;
 
-  private readonly parser = mqtt.parser({ protocolVersion: 4 });
+  private readonly reader: PacketReader;
   private readonly pendingPackets: mqtt.Packet[] = [];
   /** Acks are sent in the order their PUBLISH arrived even when some wait for the store (MQTT-4.6.0-2). */
   private readonly ackQueue: { packet: mqtt.Packet | undefined }[] = [];
@@ -60,8 +55,10 @@ export class MqttConnection {
     readonly info: ConnectionInfo,
     readonly log: Logger,
   ) {
-    this.parser.on('packet', (packet) => this.onPacket(packet));
-    this.parser.on('error', (err: Error) => this.onParseError(err));
+    this.reader = new PacketReader(broker.options.maxPacketSize, {
+      packet: (packet) => this.onPacket(packet),
+      error: (kind, message) => this.onReadError(kind, message),
+    });
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('error', (err) => this.log.debug({ err, ...this.logContext() }, 'socket error'));
     stream.on('close', () => this.onClose());
@@ -82,19 +79,16 @@ export class MqttConnection {
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
     this.broker.stats.bytesReceived += chunk.length;
-    this.parser.parse(chunk);
-    const pending = (this.parser as unknown as ParserInternals).packet.length;
-    if (pending > this.broker.options.maxPacketSize && (this.state as State) !== 'closed') {
-      this.protocolViolation(
-        RC.PACKET_TOO_LARGE,
-        `packet of ${pending} bytes exceeds the maximum packet size`,
-      );
-    }
+    this.reader.push(chunk);
   }
 
-  private onParseError(err: Error): void {
+  private onReadError(kind: 'malformed' | 'too-large', message: string): void {
     if (this.state === 'closed') return;
-    if (this.state === 'awaiting-connect' && err.message === 'Invalid protocol version') {
+    if (kind === 'too-large') {
+      this.protocolViolation(RC.PACKET_TOO_LARGE, message);
+      return;
+    }
+    if (this.state === 'awaiting-connect' && message === 'Invalid protocol version') {
       this.broker.stats.malformedPackets++; // protocolViolation() counts the other parse errors
       // MQTT-3.1.2-2: answer an unsupported version with return code 1, in 3.1.1 format, then close.
       this.writePacket({
@@ -106,20 +100,12 @@ export class MqttConnection {
       this.closeAfterFlush();
       return;
     }
-    this.protocolViolation(RC.MALFORMED_PACKET, `malformed packet: ${err.message}`);
+    this.protocolViolation(RC.MALFORMED_PACKET, `malformed packet: ${message}`);
   }
 
   private onPacket(packet: mqtt.Packet): void {
     if (this.state === 'closed') return;
     this.broker.stats.messagesReceived++;
-    // A packet that arrived whole in one chunk never tripped the early check in onData.
-    if ((packet.length ?? 0) > this.broker.options.maxPacketSize) {
-      this.protocolViolation(
-        RC.PACKET_TOO_LARGE,
-        `packet of ${packet.length} bytes exceeds the maximum packet size`,
-      );
-      return;
-    }
     this.keepAliveTimer?.refresh();
     if (this.state === 'awaiting-connect') {
       if (packet.cmd !== 'connect') {
@@ -129,7 +115,7 @@ export class MqttConnection {
       clearTimeout(this.connectTimer);
       this.state = 'authenticating';
       this.protocolVersion = packet.protocolVersion ?? 4;
-      (this.parser as unknown as ParserInternals).settings.protocolVersion = this.protocolVersion;
+      this.reader.setProtocolVersion(this.protocolVersion);
       acceptConnect(this, packet);
       return;
     }
@@ -235,6 +221,7 @@ export class MqttConnection {
     if (this.state === 'closed' || this.stream.destroyed) return;
     this.broker.stats.messagesSent++;
     this.broker.stats.bytesSent += bytes.length;
+    this.broker.writeBatcher.hold(this.stream);
     this.stream.write(bytes);
     if (this.stream.writableLength > this.broker.options.maxOutputBuffer) {
       this.log.warn(
@@ -308,6 +295,8 @@ export class MqttConnection {
   }
 
   private closeAfterFlush(): void {
+    // Release what this turn corked (see WriteBatcher) before ending: TLS streams do not do it on end().
+    while (this.stream.writableCorked > 0) this.stream.uncork();
     this.stream.end();
     // A peer that never reads would keep a half-closed socket alive; give the bytes a moment, then cut.
     setTimeout(() => this.destroy(), 1000).unref();
@@ -323,6 +312,7 @@ export class MqttConnection {
     if (this.state === 'closed') return;
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
+    this.reader.halt();
     clearTimeout(this.connectTimer);
     clearTimeout(this.keepAliveTimer);
     this.broker.onConnectionClosed(this, wasConnected);

@@ -1,6 +1,19 @@
 import * as mqtt from 'mqtt-packet';
 import type { MqttConnection } from './connection.js';
 import { isExpired, remainingExpirySeconds, type Message, type QoS } from './message.js';
+import { encodePlainPublish } from './publish-codec.js';
+
+/**
+ * QoS 0 bytes of one message, shared by every subscriber that gets the same
+ * bytes (same protocol family and retain flag): a fan-out to N clients then
+ * encodes once instead of N times. One lives for one routing of one message.
+ */
+export interface EncodingCache {
+  v4?: Buffer;
+  v4r?: Buffer;
+  v5?: Buffer;
+  v5r?: Buffer;
+}
 
 /** How one message goes to one client. */
 export interface OutboundDelivery {
@@ -9,23 +22,17 @@ export interface OutboundDelivery {
   packetId?: number;
   dup?: boolean;
   subscriptionIdentifiers?: number[];
+  cache?: EncodingCache;
 }
 
-/**
- * Encoded QoS 0 PUBLISH bytes per message, shared by every subscriber that gets
- * the same bytes (same protocol family and retain flag): a fan-out to N clients
- * then encodes once instead of N times.
- */
-const sharedEncodings = new WeakMap<Message, Map<string, Buffer>>();
-
-function publishPacket(
+/** The general path: MQTT 5 with properties, expiry, subscription ids or topic aliases. */
+function encodeWithProperties(
   conn: MqttConnection,
   message: Message,
+  topic: string,
   delivery: OutboundDelivery,
   now: number,
-): mqtt.IPublishPacket {
-  const mount = conn.identity?.mountPoint ?? '';
-  let topic = mount && message.topic.startsWith(mount) ? message.topic.slice(mount.length) : message.topic;
+): { bytes: Buffer; newAlias?: string } {
   const packet: mqtt.IPublishPacket = {
     cmd: 'publish',
     topic,
@@ -35,28 +42,27 @@ function publishPacket(
     dup: delivery.dup ?? false,
   };
   if (delivery.qos > 0) packet.messageId = delivery.packetId;
-  if (conn.protocolVersion === 5) {
-    const properties: NonNullable<mqtt.IPublishPacket['properties']> = { ...message.properties };
-    const expiry = remainingExpirySeconds(message, now);
-    if (expiry !== undefined) properties.messageExpiryInterval = expiry;
-    const ids = delivery.subscriptionIdentifiers;
-    if (ids && ids.length > 0) properties.subscriptionIdentifier = ids.length === 1 ? ids[0] : ids;
-    if (conn.clientTopicAliasMaximum > 0) {
-      const known = conn.outboundAliases.get(topic);
-      if (known !== undefined) {
-        properties.topicAlias = known;
-        topic = '';
-      } else if (conn.outboundAliases.size < conn.clientTopicAliasMaximum) {
-        // Aliases are handed out until the client's maximum; later topics go in full (no eviction needed).
-        const alias = conn.outboundAliases.size + 1;
-        conn.outboundAliases.set(topic, alias);
-        properties.topicAlias = alias;
-      }
-      packet.topic = topic;
+  const properties: NonNullable<mqtt.IPublishPacket['properties']> = { ...message.properties };
+  const expiry = remainingExpirySeconds(message, now);
+  if (expiry !== undefined) properties.messageExpiryInterval = expiry;
+  const ids = delivery.subscriptionIdentifiers;
+  if (ids && ids.length > 0) properties.subscriptionIdentifier = ids.length === 1 ? ids[0] : ids;
+  let newAlias: string | undefined;
+  if (conn.clientTopicAliasMaximum > 0) {
+    const known = conn.outboundAliases.get(topic);
+    if (known !== undefined) {
+      properties.topicAlias = known;
+      packet.topic = '';
+    } else if (conn.outboundAliases.size < conn.clientTopicAliasMaximum) {
+      // Aliases are handed out until the client's maximum; later topics go in full (no eviction needed).
+      const alias = conn.outboundAliases.size + 1;
+      conn.outboundAliases.set(topic, alias);
+      properties.topicAlias = alias;
+      newAlias = topic;
     }
-    packet.properties = properties;
   }
-  return packet;
+  packet.properties = properties;
+  return { bytes: mqtt.generate(packet, { protocolVersion: 5 }), newAlias };
 }
 
 /** Bytes for one PUBLISH to one client, or undefined when it must not be sent (expired, too large). */
@@ -68,34 +74,41 @@ export function encodePublish(
 ): Buffer | undefined {
   if (isExpired(message, now)) return undefined;
   const v5 = conn.protocolVersion === 5;
-  const shareable =
-    delivery.qos === 0 &&
-    !delivery.subscriptionIdentifiers?.length &&
-    (conn.identity?.mountPoint ?? '') === '' &&
-    (!v5 || (message.expiresAt === undefined && conn.clientTopicAliasMaximum === 0));
-  let bytes: Buffer | undefined;
-  let newAlias: string | undefined;
-  const key = `${v5 ? 5 : 4}${delivery.retain ? 'r' : ''}`;
-  if (shareable) {
-    let cache = sharedEncodings.get(message);
-    bytes = cache?.get(key);
-    if (bytes === undefined) {
-      bytes = mqtt.generate(publishPacket(conn, message, delivery, now), {
-        protocolVersion: conn.protocolVersion,
-      });
-      if (!cache) sharedEncodings.set(message, (cache = new Map<string, Buffer>()));
-      cache.set(key, bytes);
+  const mount = conn.identity?.mountPoint ?? '';
+  const topic = mount && message.topic.startsWith(mount) ? message.topic.slice(mount.length) : message.topic;
+  const plain =
+    !v5 ||
+    (message.properties === undefined &&
+      message.expiresAt === undefined &&
+      !delivery.subscriptionIdentifiers?.length &&
+      conn.clientTopicAliasMaximum === 0);
+  if (!plain) {
+    const { bytes, newAlias } = encodeWithProperties(conn, message, topic, delivery, now);
+    if (conn.clientMaxPacketSize > 0 && bytes.length > conn.clientMaxPacketSize) {
+      // The client never sees this packet, so an alias it would have defined must not be remembered.
+      if (newAlias !== undefined) conn.outboundAliases.delete(newAlias);
+      return undefined;
     }
+    return bytes;
+  }
+  const encode = (): Buffer =>
+    encodePlainPublish(
+      topic,
+      message.payload,
+      delivery.qos,
+      delivery.retain,
+      delivery.dup ?? false,
+      delivery.packetId ?? 0,
+      v5,
+    );
+  let bytes: Buffer;
+  const cache = delivery.cache;
+  if (cache && delivery.qos === 0 && mount === '') {
+    const key = v5 ? (delivery.retain ? 'v5r' : 'v5') : delivery.retain ? 'v4r' : 'v4';
+    bytes = cache[key] ??= encode();
   } else {
-    const aliasesBefore = conn.outboundAliases.size;
-    const packet = publishPacket(conn, message, delivery, now);
-    if (conn.outboundAliases.size > aliasesBefore) newAlias = packet.topic;
-    bytes = mqtt.generate(packet, { protocolVersion: conn.protocolVersion });
+    bytes = encode();
   }
-  if (v5 && conn.clientMaxPacketSize > 0 && bytes.length > conn.clientMaxPacketSize) {
-    // The client never sees this packet, so an alias it would have defined must not be remembered.
-    if (newAlias !== undefined) conn.outboundAliases.delete(newAlias);
-    return undefined;
-  }
+  if (v5 && conn.clientMaxPacketSize > 0 && bytes.length > conn.clientMaxPacketSize) return undefined;
   return bytes;
 }

@@ -92,7 +92,14 @@ export function handlePublish(conn: MqttConnection, packet: mqtt.IPublishPacket)
     );
     return;
   }
-  const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+  // The reader hands out a view into the socket's chunk; a message that outlives this turn
+  // (retained, or queued at QoS 1/2) gets its own copy so it does not pin the whole chunk.
+  const payload =
+    typeof packet.payload === 'string'
+      ? Buffer.from(packet.payload)
+      : packet.retain || packet.qos > 0
+        ? Buffer.from(packet.payload)
+        : packet.payload;
   if (v5 && props?.payloadFormatIndicator && !isUtf8(payload)) {
     refuse(conn, packet, RC.PAYLOAD_FORMAT_INVALID, 'payload is marked UTF-8 but is not');
     return;

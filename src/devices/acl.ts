@@ -109,7 +109,12 @@ export function usesSubstitution(rules: readonly AclRule[]): boolean {
   return rules.some((r) => /%[uc]/.test(r.topic));
 }
 
+/** Publish decisions remembered per ACL: a device publishes to a handful of topics, over and over. */
+const DECISION_CACHE_SIZE = 256;
+
 export class TopicAcl {
+  private readonly publishDecisions = new Map<string, boolean>();
+
   private constructor(
     private readonly publish: RuleSet,
     private readonly subscribe: RuleSet,
@@ -130,6 +135,15 @@ export class TopicAcl {
   }
 
   canPublish(topic: string): boolean {
+    const known = this.publishDecisions.get(topic);
+    if (known !== undefined) return known;
+    const decision = this.decidePublish(topic);
+    if (this.publishDecisions.size >= DECISION_CACHE_SIZE) this.publishDecisions.clear();
+    this.publishDecisions.set(topic, decision);
+    return decision;
+  }
+
+  private decidePublish(topic: string): boolean {
     if (topic.includes('+') || topic.includes('#')) return false;
     const levels = topic.split('/');
     if (this.publish.deny.some((p) => patternMatchesTopic(p, levels))) return false;

@@ -1,0 +1,119 @@
+import * as mqtt from 'mqtt-packet';
+
+export interface PacketReaderEvents {
+  packet(packet: mqtt.Packet): void;
+  /** The bytes are not MQTT (`malformed`) or announce a packet over the size limit (`too-large`). */
+  error(kind: 'malformed' | 'too-large', message: string): void;
+}
+
+/**
+ * Splits a client's byte stream into whole packets. PUBLISH, the packet that
+ * matters for throughput, is decoded here in a few reads; every other packet
+ * (and an MQTT 5 PUBLISH that carries properties) is handed, one whole packet
+ * at a time, to mqtt-packet's parser. Reading the fixed header first also lets
+ * an oversized packet be refused before its body is buffered.
+ */
+export class PacketReader {
+  private readonly parser = mqtt.parser({ protocolVersion: 4 });
+  private pending: Buffer | undefined;
+  private protocolVersion: 3 | 4 | 5 = 4;
+  private halted = false;
+
+  constructor(
+    private readonly maxPacketSize: number,
+    private readonly events: PacketReaderEvents,
+  ) {
+    this.parser.on('packet', (packet) => events.packet(packet));
+    this.parser.on('error', (err: Error) => {
+      this.halted = true;
+      events.error('malformed', err.message);
+    });
+  }
+
+  /** Called once CONNECT has told us how the rest of the stream is encoded. */
+  setProtocolVersion(version: 3 | 4 | 5): void {
+    this.protocolVersion = version;
+    (this.parser as unknown as { settings: { protocolVersion: number } }).settings.protocolVersion = version;
+  }
+
+  /** Stops delivering packets (the connection is closing). */
+  halt(): void {
+    this.halted = true;
+    this.pending = undefined;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.halted) return;
+    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = undefined;
+    let pos = 0;
+    while (pos < buf.length && !this.halted) {
+      // Fixed header: type/flags byte, then Remaining Length as a variable byte integer of at most 4 bytes.
+      let length = 0;
+      let multiplier = 1;
+      let cursor = pos + 1;
+      let complete = false;
+      while (cursor < buf.length && cursor - pos <= 4) {
+        const byte = buf[cursor++];
+        length += (byte & 0x7f) * multiplier;
+        multiplier *= 128;
+        if ((byte & 0x80) === 0) {
+          complete = true;
+          break;
+        }
+      }
+      if (!complete) {
+        if (cursor - pos > 4) return this.fail('malformed', 'remaining length longer than 4 bytes');
+        break; // header not all here yet
+      }
+      const end = cursor + length;
+      if (end - pos > this.maxPacketSize) {
+        return this.fail('too-large', `packet of ${end - pos} bytes exceeds the maximum packet size`);
+      }
+      if (end > buf.length) break;
+      if (buf[pos] >> 4 === 3) this.readPublish(buf, pos, cursor, end);
+      else this.parser.parse(buf.subarray(pos, end));
+      pos = end;
+    }
+    if (!this.halted && pos < buf.length) this.pending = buf.subarray(pos);
+  }
+
+  private fail(kind: 'malformed' | 'too-large', message: string): void {
+    this.halt();
+    this.events.error(kind, message);
+  }
+
+  private readPublish(buf: Buffer, start: number, body: number, end: number): void {
+    const flags = buf[start] & 0x0f;
+    const qos = (flags >> 1) & 3;
+    if (qos === 3) return this.fail('malformed', 'PUBLISH with QoS 3');
+    if (end - body < 2) return this.fail('malformed', 'PUBLISH too short for its topic length');
+    const topicLength = buf.readUInt16BE(body);
+    let pos = body + 2 + topicLength;
+    if (pos > end || (qos > 0 && pos + 2 > end))
+      return this.fail('malformed', 'PUBLISH shorter than its fields');
+    const topic = buf.toString('utf8', body + 2, pos);
+    let messageId: number | undefined;
+    if (qos > 0) {
+      messageId = buf.readUInt16BE(pos);
+      pos += 2;
+    }
+    if (this.protocolVersion === 5) {
+      if (pos >= end || buf[pos] !== 0) {
+        // Properties present: leave their decoding (and validation) to mqtt-packet.
+        this.parser.parse(buf.subarray(start, end));
+        return;
+      }
+      pos += 1;
+    }
+    this.events.packet({
+      cmd: 'publish',
+      topic,
+      payload: buf.subarray(pos, end),
+      qos: qos as 0 | 1 | 2,
+      retain: (flags & 1) === 1,
+      dup: (flags & 8) === 8,
+      messageId,
+    });
+  }
+}
