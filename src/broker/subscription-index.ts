@@ -27,15 +27,25 @@ export interface Target {
 
 const sharedKey = (group: string): string => `\u0000share/${group}`;
 
+/** Routes remembered per (QoS, topic): devices publish to the same topics over and over. */
+const ROUTE_CACHE_SIZE = 10_000;
+
 export class SubscriptionIndex {
   private readonly trie = new TopicTrie<Entry>();
   private count = 0;
+  /**
+   * Only routes that depend on nothing but the topic are cached: no shared group
+   * (its turn moves on) and no No Local subscription (it depends on the publisher).
+   * Any subscription change empties the cache.
+   */
+  private readonly routes = new Map<string, Target[]>();
 
   get size(): number {
     return this.count;
   }
 
   add(session: Session, sub: Subscription): void {
+    this.routes.clear();
     if (sub.shareGroup === undefined) {
       if (this.trie.set(sub.filter, session.clientId, { shared: false, session, sub })) this.count++;
       return;
@@ -51,6 +61,7 @@ export class SubscriptionIndex {
   }
 
   remove(session: Session, sub: Subscription): void {
+    this.routes.clear();
     if (sub.shareGroup === undefined) {
       if (this.trie.delete(sub.filter, session.clientId)) this.count--;
       return;
@@ -62,8 +73,12 @@ export class SubscriptionIndex {
     if (entry.members.size === 0) this.trie.delete(sub.filter, key);
   }
 
-  /** Every session that should receive a message on this topic, published by `origin`. */
-  targets(topic: string, qos: 0 | 1 | 2, origin: string): Target[] {
+  /** Every session that should receive a message on this topic, published by `origin`. Read-only result. */
+  targets(topic: string, qos: 0 | 1 | 2, origin: string): readonly Target[] {
+    const key = `${qos}${topic}`;
+    const cached = this.routes.get(key);
+    if (cached) return cached;
+    let cacheable = true;
     const bySession = new Map<Session, Target>();
     const out: Target[] = [];
     const take = (session: Session, sub: Subscription, separate: boolean): void => {
@@ -88,15 +103,23 @@ export class SubscriptionIndex {
     this.trie.match(topic, (values) => {
       for (const entry of values.values()) {
         if (!entry.shared) {
-          if (entry.sub.noLocal && entry.session.clientId === origin) continue;
+          if (entry.sub.noLocal) {
+            cacheable = false;
+            if (entry.session.clientId === origin) continue;
+          }
           take(entry.session, entry.sub, false);
         } else {
+          cacheable = false;
           const member = pickMember(entry);
           // Each shared group gets its own copy, even when the chosen member also subscribes plainly.
           if (member) take(member.session, member.sub, true);
         }
       }
     });
+    if (cacheable) {
+      if (this.routes.size >= ROUTE_CACHE_SIZE) this.routes.clear();
+      this.routes.set(key, out);
+    }
     return out;
   }
 }
