@@ -7,7 +7,7 @@ import type { Broker } from './broker.js';
 import type { ConnectionInfo } from './connection-info.js';
 import { encodePublish, type OutboundDelivery } from './encode.js';
 import type { Message } from './message.js';
-import { PacketReader } from './packet-reader.js';
+import { PacketReader, type PacketReaderEvents } from './packet-reader.js';
 import { CONNACK_V3, RC, connackCodeV3 } from './reason-codes.js';
 import type { Session } from './session.js';
 import { handleSubscribe, handleUnsubscribe } from './subscribe-flow.js';
@@ -21,7 +21,7 @@ type State = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
  * protocol's order and limits, and writes packets back. What a packet means for
  * the rest of the broker lives in the *-flow.ts modules and broker.ts.
  */
-export class MqttConnection {
+export class MqttConnection implements PacketReaderEvents {
   state: State = 'awaiting-connect';
   protocolVersion: 3 | 4 | 5 = 4;
   clientId = '';
@@ -36,14 +36,14 @@ export class MqttConnection {
   clientTopicAliasMaximum = 0;
   requestProblemInformation = true;
   /** Topic aliases the client defined for its publishes (alias → topic as the client names it). */
-  readonly inboundAliases = new Map<number, string>();
+  inboundAliases: Map<number, string> | undefined;
   /** Aliases we assigned for publishes to the client (topic → alias). */
-  readonly outboundAliases = new Map<string, number>();
+  outboundAliases: Map<string, number> | undefined;
   /** Inbound QoS 1/2 publishes not yet fully acknowledged (Receive Maximum accounting). */
   inboundUnacked = 0;
 
   private readonly reader: PacketReader;
-  private readonly pendingPackets: mqtt.Packet[] = [];
+  private pendingPackets: mqtt.Packet[] | undefined;
   /** Acks are sent in the order their PUBLISH arrived even when some wait for the store (MQTT-4.6.0-2). */
   private readonly ackQueue: { packet: mqtt.Packet | undefined }[] = [];
   private keepAliveTimer: NodeJS.Timeout | undefined;
@@ -55,10 +55,7 @@ export class MqttConnection {
     readonly info: ConnectionInfo,
     readonly log: Logger,
   ) {
-    this.reader = new PacketReader(broker.options.maxPacketSize, {
-      packet: (packet) => this.onPacket(packet),
-      error: (kind, message) => this.onReadError(kind, message),
-    });
+    this.reader = new PacketReader(broker.options.maxPacketSize, this);
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('error', (err) => this.log.debug({ err, ...this.logContext() }, 'socket error'));
     stream.on('close', () => this.onClose());
@@ -82,7 +79,7 @@ export class MqttConnection {
     this.reader.push(chunk);
   }
 
-  private onReadError(kind: 'malformed' | 'too-large', message: string): void {
+  onReadError(kind: 'malformed' | 'too-large', message: string): void {
     if (this.state === 'closed') return;
     if (kind === 'too-large') {
       this.protocolViolation(RC.PACKET_TOO_LARGE, message);
@@ -103,7 +100,7 @@ export class MqttConnection {
     this.protocolViolation(RC.MALFORMED_PACKET, `malformed packet: ${message}`);
   }
 
-  private onPacket(packet: mqtt.Packet): void {
+  onPacket(packet: mqtt.Packet): void {
     if (this.state === 'closed') return;
     this.broker.stats.messagesReceived++;
     this.keepAliveTimer?.refresh();
@@ -113,6 +110,7 @@ export class MqttConnection {
         return;
       }
       clearTimeout(this.connectTimer);
+      this.connectTimer = undefined; // idle connections should not keep the Timeout alive
       this.state = 'authenticating';
       this.protocolVersion = packet.protocolVersion ?? 4;
       this.reader.setProtocolVersion(this.protocolVersion);
@@ -121,6 +119,7 @@ export class MqttConnection {
     }
     if (this.state === 'authenticating') {
       // Clients may pipeline packets behind CONNECT; they run once the CONNACK is out.
+      this.pendingPackets ??= [];
       if (this.pendingPackets.length >= this.broker.options.receiveMaximum + 16) {
         this.protocolViolation(RC.RECEIVE_MAXIMUM_EXCEEDED, 'too many packets before CONNACK');
         return;
@@ -140,7 +139,9 @@ export class MqttConnection {
       // MQTT-3.1.2-24: one and a half times the keep-alive without a packet means the client is gone.
       this.keepAliveTimer = setTimeout(() => this.onKeepAliveTimeout(), keepAlive * 1500);
     }
-    for (const packet of this.pendingPackets.splice(0)) {
+    const pending = this.pendingPackets ?? [];
+    this.pendingPackets = undefined;
+    for (const packet of pending) {
       if (this.state !== 'connected') break;
       this.dispatch(packet);
     }

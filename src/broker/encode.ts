@@ -49,14 +49,15 @@ function encodeWithProperties(
   if (ids && ids.length > 0) properties.subscriptionIdentifier = ids.length === 1 ? ids[0] : ids;
   let newAlias: string | undefined;
   if (conn.clientTopicAliasMaximum > 0) {
-    const known = conn.outboundAliases.get(topic);
+    const aliases = (conn.outboundAliases ??= new Map<string, number>());
+    const known = aliases.get(topic);
     if (known !== undefined) {
       properties.topicAlias = known;
       packet.topic = '';
-    } else if (conn.outboundAliases.size < conn.clientTopicAliasMaximum) {
+    } else if (aliases.size < conn.clientTopicAliasMaximum) {
       // Aliases are handed out until the client's maximum; later topics go in full (no eviction needed).
-      const alias = conn.outboundAliases.size + 1;
-      conn.outboundAliases.set(topic, alias);
+      const alias = aliases.size + 1;
+      aliases.set(topic, alias);
       properties.topicAlias = alias;
       newAlias = topic;
     }
@@ -86,7 +87,7 @@ export function encodePublish(
     const { bytes, newAlias } = encodeWithProperties(conn, message, topic, delivery, now);
     if (conn.clientMaxPacketSize > 0 && bytes.length > conn.clientMaxPacketSize) {
       // The client never sees this packet, so an alias it would have defined must not be remembered.
-      if (newAlias !== undefined) conn.outboundAliases.delete(newAlias);
+      if (newAlias !== undefined) conn.outboundAliases?.delete(newAlias);
       return undefined;
     }
     return bytes;

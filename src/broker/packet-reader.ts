@@ -1,9 +1,41 @@
 import * as mqtt from 'mqtt-packet';
 
 export interface PacketReaderEvents {
-  packet(packet: mqtt.Packet): void;
+  onPacket(packet: mqtt.Packet): void;
   /** The bytes are not MQTT (`malformed`) or announce a packet over the size limit (`too-large`). */
-  error(kind: 'malformed' | 'too-large', message: string): void;
+  onReadError(kind: 'malformed' | 'too-large', message: string): void;
+}
+
+/**
+ * One mqtt-packet parser for every connection: it is only ever handed one whole
+ * packet and answers synchronously, so it holds no state between calls. A parser
+ * per connection would cost each idle client a BufferList stream (~1.5 KB).
+ */
+const sharedParser = mqtt.parser({ protocolVersion: 4 });
+const parserInternals = sharedParser as unknown as {
+  settings: { protocolVersion: number };
+  _pos: number;
+  _resetState(): void;
+};
+let parsed: mqtt.Packet | undefined;
+let parseError: Error | undefined;
+sharedParser.on('packet', (packet) => (parsed = packet));
+sharedParser.on('error', (err: Error) => (parseError = err));
+
+function parseWhole(bytes: Buffer, protocolVersion: number): { packet?: mqtt.Packet; error?: string } {
+  parsed = undefined;
+  parseError = undefined;
+  // A fresh object: after a CONNECT, mqtt-packet makes that packet its settings object.
+  parserInternals.settings = { protocolVersion };
+  sharedParser.parse(bytes);
+  const packet = parsed;
+  const error = parseError as Error | undefined;
+  // _resetState() leaves the read position where an aborted parse stopped; the next header would be read from there.
+  parserInternals._resetState();
+  parserInternals._pos = 0;
+  if (error) return { error: error.message };
+  if (!packet) return { error: 'packet shorter than its remaining length says' };
+  return { packet };
 }
 
 /**
@@ -14,7 +46,6 @@ export interface PacketReaderEvents {
  * an oversized packet be refused before its body is buffered.
  */
 export class PacketReader {
-  private readonly parser = mqtt.parser({ protocolVersion: 4 });
   private pending: Buffer | undefined;
   private protocolVersion: 3 | 4 | 5 = 4;
   private halted = false;
@@ -22,18 +53,11 @@ export class PacketReader {
   constructor(
     private readonly maxPacketSize: number,
     private readonly events: PacketReaderEvents,
-  ) {
-    this.parser.on('packet', (packet) => events.packet(packet));
-    this.parser.on('error', (err: Error) => {
-      this.halted = true;
-      events.error('malformed', err.message);
-    });
-  }
+  ) {}
 
   /** Called once CONNECT has told us how the rest of the stream is encoded. */
   setProtocolVersion(version: 3 | 4 | 5): void {
     this.protocolVersion = version;
-    (this.parser as unknown as { settings: { protocolVersion: number } }).settings.protocolVersion = version;
   }
 
   /** Stops delivering packets (the connection is closing). */
@@ -72,15 +96,21 @@ export class PacketReader {
       }
       if (end > buf.length) break;
       if (buf[pos] >> 4 === 3) this.readPublish(buf, pos, cursor, end);
-      else this.parser.parse(buf.subarray(pos, end));
+      else this.readOther(buf.subarray(pos, end));
       pos = end;
     }
     if (!this.halted && pos < buf.length) this.pending = buf.subarray(pos);
   }
 
+  private readOther(bytes: Buffer): void {
+    const { packet, error } = parseWhole(bytes, this.protocolVersion);
+    if (error !== undefined) this.fail('malformed', error);
+    else if (packet) this.events.onPacket(packet);
+  }
+
   private fail(kind: 'malformed' | 'too-large', message: string): void {
     this.halt();
-    this.events.error(kind, message);
+    this.events.onReadError(kind, message);
   }
 
   private readPublish(buf: Buffer, start: number, body: number, end: number): void {
@@ -101,12 +131,12 @@ export class PacketReader {
     if (this.protocolVersion === 5) {
       if (pos >= end || buf[pos] !== 0) {
         // Properties present: leave their decoding (and validation) to mqtt-packet.
-        this.parser.parse(buf.subarray(start, end));
+        this.readOther(buf.subarray(start, end));
         return;
       }
       pos += 1;
     }
-    this.events.packet({
+    this.events.onPacket({
       cmd: 'publish',
       topic,
       payload: buf.subarray(pos, end),

@@ -64,14 +64,14 @@ export function handlePublish(conn: MqttConnection, packet: mqtt.IPublishPacket)
       return;
     }
     if (topic === '') {
-      const known = conn.inboundAliases.get(alias);
+      const known = conn.inboundAliases?.get(alias);
       if (known === undefined) {
         conn.protocolViolation(RC.PROTOCOL_ERROR, `topic alias ${alias} was never defined`);
         return;
       }
       topic = known;
     } else {
-      conn.inboundAliases.set(alias, topic);
+      (conn.inboundAliases ??= new Map<number, string>()).set(alias, topic);
     }
   }
   const problem = topicNameProblem(topic);

@@ -41,6 +41,8 @@ interface UserEntry {
 export class ConfigUsersAuthenticator implements Authenticator {
   private readonly users = new Map<string, UserEntry>();
   private readonly defaultAcl = TopicAcl.compile(DEFAULT_ACL, { clientId: '' });
+  /** Identities are immutable, so every anonymous client shares one (it saves memory per idle connection). */
+  private readonly anonymous = new AclIdentity('anonymous', true, this.defaultAcl);
 
   constructor(users: readonly UserConfig[]) {
     users.forEach((user, i) => {
@@ -78,7 +80,7 @@ export class ConfigUsersAuthenticator implements Authenticator {
           message: 'anonymous access is disabled on this listener',
         };
       }
-      return { ok: true, identity: new AclIdentity('anonymous', true, this.defaultAcl) };
+      return { ok: true, identity: this.anonymous };
     }
     const user = this.users.get(attempt.username);
     // Runs for unknown users and missing passwords too (against a dummy hash), for constant timing.

@@ -1,0 +1,140 @@
+/**
+ * Starts the brokers under test, each as its own fresh process on a free
+ * loopback port, pinned to one CPU when taskset exists (the generator gets the
+ * other), and stops them with SIGKILL: every run starts from an empty broker.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BROKERS = ['halyard', 'aedes', 'mosquitto'] as const;
+export type BrokerName = (typeof BROKERS)[number];
+
+export const MOSQUITTO = '/usr/sbin/mosquitto';
+const here = path.dirname(fileURLToPath(import.meta.url));
+const HALYARD_CLI = path.join(here, '../../src/cli/main.js');
+const AEDES_SERVER = path.join(here, 'aedes-server.js');
+
+export const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+
+/** Prefixes a command with `taskset -c <cpu>` when pinning is possible. */
+export function pinned(cpu: number, command: string, args: string[]): [string, string[]] {
+  return hasTaskset ? ['taskset', ['-c', String(cpu), command, ...args]] : [command, args];
+}
+
+export interface RunningBroker {
+  name: BrokerName;
+  pid: number;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export function available(name: BrokerName): string | null {
+  if (name === 'mosquitto' && !existsSync(MOSQUITTO)) return `${MOSQUITTO} not installed`;
+  return null;
+}
+
+export async function startBroker(name: BrokerName, cpu: number): Promise<RunningBroker> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `bench-${name}-`));
+  const port = await freePort();
+  const [command, args] = pinned(cpu, ...commandFor(name, port, dir));
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForPort(port, child);
+  } catch (err) {
+    await stop();
+    throw new Error(`${name} did not start: ${(err as Error).message} ${stderr.trim()}`);
+  }
+  if (child.pid === undefined) throw new Error(`${name} has no pid`);
+  return { name, pid: child.pid, port, stop };
+}
+
+function commandFor(name: BrokerName, port: number, dir: string): [string, string[]] {
+  switch (name) {
+    case 'halyard':
+      return [
+        process.execPath,
+        [
+          HALYARD_CLI,
+          'start',
+          '--data-dir',
+          dir,
+          '--port',
+          String(port),
+          '--listeners.mqtt.host',
+          '127.0.0.1',
+          '--listeners.mqtt.allow-anonymous',
+          '--listeners.mqtts.enabled',
+          'false',
+          '--listeners.http.enabled',
+          'false',
+          '--listeners.https.enabled',
+          'false',
+          '--log-level',
+          'warn',
+        ],
+      ];
+    case 'aedes':
+      return [process.execPath, [AEDES_SERVER, String(port)]];
+    case 'mosquitto': {
+      const conf = path.join(dir, 'mosquitto.conf');
+      writeFileSync(
+        conf,
+        [
+          `listener ${port} 127.0.0.1`,
+          'allow_anonymous true',
+          'set_tcp_nodelay true',
+          'max_inflight_messages 1000',
+          'max_queued_messages 100000',
+          'persistence false',
+          'log_dest stderr',
+          'log_type error',
+          '',
+        ].join('\n'),
+      );
+      return [MOSQUITTO, ['-c', conf]];
+    }
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`exited with ${child.exitCode ?? child.signalCode}`);
+    }
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`port ${port} not open after ${timeoutMs} ms`);
+}

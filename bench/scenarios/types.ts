@@ -1,0 +1,44 @@
+import type { CpuFigures } from '../gen/timing.js';
+
+/** One figure a scenario produces in one run against one broker. */
+export interface Metric {
+  key: string;
+  label: string;
+  unit: string;
+  better: 'higher' | 'lower';
+  /** null when the run could not produce a trustworthy figure (see `loss`). */
+  value: number | null;
+  /** Why the run is not a rate: messages lost, duplicated, a broken connection… */
+  loss: string | null;
+  /** CPU used during the measured interval, as a fraction of one core. */
+  genCpu: number;
+  brokerCpu: number;
+  /** The rest of the machine (other processes, kernel network work) meanwhile. */
+  otherCpu: number;
+  /** The broker lacks the feature (e.g. `$share` in Aedes): neither a rate nor a loss. */
+  unsupported?: boolean;
+  /** Secondary figures worth printing beside the value (e.g. MB/s, connections reached). */
+  extra?: string;
+}
+
+export interface ScenarioContext {
+  port: number;
+  brokerPid: number;
+  quick: boolean;
+}
+
+export interface Scenario {
+  name: string;
+  title: string;
+  /** Part of `npm run bench:quick`. */
+  quick: boolean;
+  run(ctx: ScenarioContext): Promise<Metric[]>;
+}
+
+export function cpuFigures(c: CpuFigures): Pick<Metric, 'genCpu' | 'brokerCpu' | 'otherCpu'> {
+  return { genCpu: c.genCpu, brokerCpu: c.brokerCpu, otherCpu: c.otherCpu };
+}
+
+/** Measurement phases: short in the quick subset, still past JIT warm-up. */
+export const phases = (quick: boolean): { warmupMs: number; durationMs: number } =>
+  quick ? { warmupMs: 400, durationMs: 1500 } : { warmupMs: 700, durationMs: 3000 };
