@@ -8,11 +8,26 @@ import type { ConnectionInfo } from './connection-info.js';
 import { encodePublish, type OutboundDelivery } from './encode.js';
 import type { Message } from './message.js';
 import { PacketReader, type PacketReaderEvents } from './packet-reader.js';
+import { encodePlainAck } from './publish-codec.js';
 import { CONNACK_V3, RC, connackCodeV3 } from './reason-codes.js';
 import type { Session } from './session.js';
 import { handleSubscribe, handleUnsubscribe } from './subscribe-flow.js';
 import { handlePublish, handlePubrel } from './publish-flow.js';
 import { acceptConnect, type WillSpec } from './connect-flow.js';
+
+/** An acknowledgement with reason Success and no properties: encoded by hand (see publish-codec.ts). */
+function isPlainAck(
+  packet: mqtt.Packet,
+): packet is mqtt.IPubackPacket | mqtt.IPubrecPacket | mqtt.IPubrelPacket | mqtt.IPubcompPacket {
+  return (
+    (packet.cmd === 'puback' ||
+      packet.cmd === 'pubrec' ||
+      packet.cmd === 'pubrel' ||
+      packet.cmd === 'pubcomp') &&
+    !packet.reasonCode &&
+    packet.properties === undefined
+  );
+}
 
 type State = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
 
@@ -214,6 +229,10 @@ export class MqttConnection implements PacketReaderEvents {
 
   writePacket(packet: mqtt.Packet): void {
     if (this.state === 'closed') return;
+    if (isPlainAck(packet)) {
+      this.writeBytes(encodePlainAck(packet.cmd, packet.messageId ?? 0));
+      return;
+    }
     this.writeBytes(mqtt.generate(packet, { protocolVersion: this.protocolVersion }));
     if (packet.cmd === 'publish') this.broker.stats.publishSent++;
   }

@@ -1,4 +1,5 @@
 import * as mqtt from 'mqtt-packet';
+import { plainAckCommand } from './publish-codec.js';
 
 export interface PacketReaderEvents {
   onPacket(packet: mqtt.Packet): void;
@@ -39,8 +40,9 @@ function parseWhole(bytes: Buffer, protocolVersion: number): { packet?: mqtt.Pac
 }
 
 /**
- * Splits a client's byte stream into whole packets. PUBLISH, the packet that
- * matters for throughput, is decoded here in a few reads; every other packet
+ * Splits a client's byte stream into whole packets. PUBLISH and the plain
+ * 4-byte acknowledgements, the packets that matter for throughput, are decoded
+ * here in a few reads; every other packet
  * (and an MQTT 5 PUBLISH that carries properties) is handed, one whole packet
  * at a time, to mqtt-packet's parser. Reading the fixed header first also lets
  * an oversized packet be refused before its body is buffered.
@@ -95,7 +97,9 @@ export class PacketReader {
         return this.fail('too-large', `packet of ${end - pos} bytes exceeds the maximum packet size`);
       }
       if (end > buf.length) break;
+      const ack = length === 2 ? plainAckCommand(buf[pos]) : undefined;
       if (buf[pos] >> 4 === 3) this.readPublish(buf, pos, cursor, end);
+      else if (ack) this.events.onPacket({ cmd: ack, messageId: buf.readUInt16BE(cursor) });
       else this.readOther(buf.subarray(pos, end));
       pos = end;
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as mqtt from 'mqtt-packet';
-import { encodePlainPublish } from './publish-codec.js';
+import { encodePlainAck, encodePlainPublish, plainAckCommand } from './publish-codec.js';
 
 test('encodes the same bytes as mqtt-packet for every QoS, flag, version and size class', () => {
   const payloads = [0, 1, 64, 200, 20_000, 3_000_000].map((n) => Buffer.alloc(n, 0x5a));
@@ -32,4 +32,26 @@ test('encodes the same bytes as mqtt-packet for every QoS, flag, version and siz
       }
     }
   }
+});
+
+test('plain acknowledgements decode as Success in 3.1.1 and 5.0, and are recognised', () => {
+  for (const cmd of ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const) {
+    for (const protocolVersion of [4, 5]) {
+      const bytes = encodePlainAck(cmd, 513);
+      const parsed: mqtt.Packet[] = [];
+      const parser = mqtt.parser({ protocolVersion });
+      parser.on('packet', (p) => parsed.push(p));
+      parser.on('error', (err: Error) => assert.fail(err.message));
+      parser.parse(bytes);
+      assert.equal(parsed.length, 1);
+      const ack = parsed[0] as mqtt.IPubackPacket;
+      assert.deepEqual(
+        [ack.cmd, ack.messageId, ack.reasonCode ?? 0],
+        [cmd, 513, 0],
+        `${cmd} v${protocolVersion}`,
+      );
+      assert.equal(plainAckCommand(bytes[0]), cmd);
+    }
+  }
+  assert.equal(plainAckCommand(0x30), undefined);
 });

@@ -40,3 +40,34 @@ export function encodePlainPublish(
   payload.copy(buf, pos);
   return buf;
 }
+
+const ACK_HEADER = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 } as const;
+export type AckCommand = keyof typeof ACK_HEADER;
+
+/**
+ * A PUBACK/PUBREC/PUBREL/PUBCOMP with reason Success and no properties: four
+ * bytes, the same in 3.1.1 and 5.0 (MQTT 5 §3.4.2.1 lets the reason be omitted).
+ */
+export function encodePlainAck(cmd: AckCommand, packetId: number): Buffer {
+  const buf = Buffer.allocUnsafe(4);
+  buf[0] = ACK_HEADER[cmd];
+  buf[1] = 2;
+  buf.writeUInt16BE(packetId, 2);
+  return buf;
+}
+
+/** The command of a plain 4-byte acknowledgement's first byte, if it is one. */
+export function plainAckCommand(firstByte: number): AckCommand | undefined {
+  switch (firstByte) {
+    case 0x40:
+      return 'puback';
+    case 0x50:
+      return 'pubrec';
+    case 0x62:
+      return 'pubrel';
+    case 0x70:
+      return 'pubcomp';
+    default:
+      return undefined;
+  }
+}
