@@ -52,10 +52,15 @@ export class CpuMeter {
     this.machine0 = machineBusyMs();
   }
 
-  stop(): CpuFigures {
+  /**
+   * `childCpuMs`: CPU used meanwhile by a child process that does the
+   * generator's work (the C connector); it counts as the generator's, not as
+   * "other".
+   */
+  stop(childCpuMs = 0): CpuFigures {
     const elapsedMs = performance.now() - this.t0;
     const self = process.cpuUsage(this.self0);
-    const genCpu = (self.user + self.system) / 1000 / elapsedMs;
+    const genCpu = ((self.user + self.system) / 1000 + childCpuMs) / elapsedMs;
     const brokerCpu = (brokerCpuMs(this.brokerPid) - this.broker0) / elapsedMs;
     const busy = (machineBusyMs() - this.machine0) / elapsedMs;
     return { genCpu, brokerCpu, otherCpu: Math.max(0, busy - genCpu - brokerCpu), elapsedMs };
