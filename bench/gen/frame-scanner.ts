@@ -10,6 +10,29 @@ export const HEAD = 128;
 /** `avail` bytes of the frame start at `buf[off]`; `avail >= min(HEAD, hdrLen + remLen)`. */
 export type FrameHandler = (buf: Buffer, off: number, avail: number, hdrLen: number, remLen: number) => void;
 
+/**
+ * Reads a Remaining Length starting at `buf[from]` (the byte after the type byte),
+ * looking no further than `end`. Returns the value and the header length (type
+ * byte included), or undefined when the header is not all there yet.
+ */
+function readRemainingLength(
+  buf: Buffer,
+  start: number,
+  end: number,
+): { rem: number; hdrLen: number } | undefined {
+  let rem = 0;
+  let mul = 1;
+  let p = start + 1;
+  while (p < end && p < start + 5) {
+    const b = buf[p++];
+    rem += (b & 127) * mul;
+    mul *= 128;
+    if (b < 128) return { rem, hdrLen: p - start };
+  }
+  if (p >= start + 5) throw new Error('malformed remaining length');
+  return undefined;
+}
+
 export class FrameScanner {
   private readonly carry = Buffer.allocUnsafe(HEAD + 8);
   private carryLen = 0;
@@ -30,25 +53,12 @@ export class FrameScanner {
       if (i < 0) return;
     }
     while (i < len) {
-      let rem = 0;
-      let mul = 1;
-      let p = i + 1;
-      let done = false;
-      while (p < len && p < i + 5) {
-        const b = chunk[p++];
-        rem += (b & 127) * mul;
-        mul *= 128;
-        if (b < 128) {
-          done = true;
-          break;
-        }
-      }
-      if (!done) {
-        if (p >= i + 5) throw new Error('malformed remaining length');
+      const header = readRemainingLength(chunk, i, len);
+      if (!header) {
         this.saveCarry(chunk, i);
         return;
       }
-      const hdrLen = p - i;
+      const { rem, hdrLen } = header;
       const frameLen = hdrLen + rem;
       const avail = len - i;
       if (avail >= frameLen) {
@@ -73,24 +83,12 @@ export class FrameScanner {
   private finishCarry(chunk: Buffer, from: number): number {
     const old = this.carryLen;
     const total = old + chunk.copy(this.carry, old, from, from + this.carry.length - old);
-    let rem = 0;
-    let mul = 1;
-    let p = 1;
-    let done = false;
-    while (p < total && p < 5) {
-      const b = this.carry[p++];
-      rem += (b & 127) * mul;
-      mul *= 128;
-      if (b < 128) {
-        done = true;
-        break;
-      }
-    }
-    if (!done) {
-      if (p >= 5) throw new Error('malformed remaining length');
+    const header = readRemainingLength(this.carry, 0, total);
+    if (!header) {
       this.carryLen = total;
       return -1;
     }
+    const { rem, hdrLen: p } = header;
     const frameLen = p + rem;
     if (total < Math.min(frameLen, HEAD)) {
       this.carryLen = total;

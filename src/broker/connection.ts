@@ -29,6 +29,12 @@ function isPlainAck(
   );
 }
 
+/** An acknowledgement in line; `packet` undefined once ready means "nothing to send" (a closed 3.1.1 flow). */
+interface AckSlot {
+  packet: mqtt.Packet | undefined;
+  ready: boolean;
+}
+
 type State = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
 
 /**
@@ -60,7 +66,7 @@ export class MqttConnection implements PacketReaderEvents {
   private readonly reader: PacketReader;
   private pendingPackets: mqtt.Packet[] | undefined;
   /** Acks are sent in the order their PUBLISH arrived even when some wait for the store (MQTT-4.6.0-2). */
-  private readonly ackQueue: { packet: mqtt.Packet | undefined }[] = [];
+  private readonly ackQueue: AckSlot[] = [];
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
 
@@ -234,7 +240,6 @@ export class MqttConnection implements PacketReaderEvents {
       return;
     }
     this.writeBytes(mqtt.generate(packet, { protocolVersion: this.protocolVersion }));
-    if (packet.cmd === 'publish') this.broker.stats.publishSent++;
   }
 
   writeBytes(bytes: Buffer): void {
@@ -271,14 +276,14 @@ export class MqttConnection implements PacketReaderEvents {
    * in order, so a PUBACK that waits for the store holds back later ones.
    */
   reserveAck(): (packet: mqtt.Packet | undefined) => void {
-    const slot: { packet: mqtt.Packet | undefined; ready?: boolean } = { packet: undefined };
+    const slot: AckSlot = { packet: undefined, ready: false };
     this.ackQueue.push(slot);
     return (packet) => {
       slot.packet = packet;
       slot.ready = true;
-      while (this.ackQueue.length > 0 && (this.ackQueue[0] as { ready?: boolean }).ready) {
-        const head = this.ackQueue.shift();
-        if (head?.packet) this.writePacket(head.packet);
+      while (this.ackQueue.length > 0 && this.ackQueue[0].ready) {
+        const head = this.ackQueue.shift() as AckSlot;
+        if (head.packet) this.writePacket(head.packet);
       }
     };
   }
