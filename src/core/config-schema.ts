@@ -103,6 +103,38 @@ const broker = z
   })
   .prefault({});
 
+const perSecond = int(0, 1_000_000_000);
+
+/** Secure defaults, documented in docs/security.md; 0 turns a rate or cap off. */
+const security = z
+  .strictObject({
+    lockout: z
+      .strictObject({
+        maxFailures: int(1, 1000).default(5),
+        windowSeconds: int(1, 86_400).default(300),
+        lockSeconds: int(1, 86_400 * 30).default(900),
+      })
+      .prefault({}),
+    connectRate: z
+      .strictObject({
+        perAddressPerSecond: perSecond.default(50),
+        burst: int(1, 1_000_000).default(100),
+      })
+      .prefault({}),
+    maxConnectionsPerTenant: int(0, 10_000_000).default(10_000),
+    device: z
+      .strictObject({
+        maxConnections: int(0, 1_000_000).default(5),
+        publishMessagesPerSecond: perSecond.default(1000),
+        publishBytesPerSecond: perSecond.default(1_048_576),
+      })
+      .prefault({}),
+    sessionTtlHours: int(1, 24 * 365).default(12),
+    /** 32 random bytes sealing HMAC secrets; created in the data dir when not given. Share it between nodes. */
+    secretKeyFile: nonEmpty.optional(),
+  })
+  .prefault({});
+
 export const configSchema = z
   .strictObject({
     dataDir: nonEmpty.default('./halyard-data'),
@@ -121,6 +153,16 @@ export const configSchema = z
       .prefault({}),
     broker,
     store: z.strictObject({ synchronous: z.enum(['full', 'normal']).default('full') }).prefault({}),
+    database: z
+      .strictObject({
+        /** postgres://… keeps the registry in PostgreSQL; unset = embedded SQLite in the data dir. */
+        url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// or postgresql:// URL' })
+          .optional(),
+      })
+      .prefault({}),
+    security,
     users: jsonArray(user)
       .default([])
       // Two entries for one name would make the second one silently unreachable.
@@ -141,6 +183,7 @@ export const configSchema = z
 
 export type Config = z.output<typeof configSchema>;
 export type UserConfig = Config['users'][number];
+export type SecurityConfig = Config['security'];
 export type AclRuleConfig = NonNullable<UserConfig['acl']>[number];
 export type ConfigBrokerOptions = Omit<BrokerOptions, 'version'>;
 

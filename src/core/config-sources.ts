@@ -26,6 +26,7 @@ export const ENV_CONFIG_FILE = 'HALYARD_CONFIG';
 const ENV_ALIASES: Record<string, string[]> = { HALYARD_LOG_LEVEL: ['log', 'level'] };
 const FLAG_ALIASES: Record<string, string[]> = {
   port: ['listeners', 'mqtt', 'port'],
+  database: ['database', 'url'],
   'log-level': ['log', 'level'],
 };
 

@@ -17,6 +17,11 @@ export const ERROR_CODES = {
   STORE_FAILURE: 'the persistent store failed to read or write',
   TLS_SETUP_FAILED: 'certificates could not be created or loaded',
   LISTEN_FAILED: 'a listener could not bind its port',
+  INVALID_INPUT: 'a request body, parameter or argument failed validation',
+  NOT_FOUND: 'the record does not exist, or belongs to another tenant',
+  CONFLICT: 'a record with this id or unique name exists already, or is still in use',
+  UNAUTHENTICATED: 'no valid session, API token or credential was presented',
+  LOCKED_OUT: 'too many failed logins for this identity or address; wait for the lock to expire',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,228 @@
+/**
+ * What the rest of Halyard asks of the registry: the REST API, the CLI (through
+ * the API), the broker's authenticator and the line protocol. Every management
+ * call takes the Actor doing it; the registry checks role and tenant
+ * (permissions.ts), writes the audit entry and emits an event, so no caller can
+ * forget one of the three.
+ *
+ * Tenant scoping: an actor of tenant A asking for a record of tenant B gets
+ * NOT_FOUND, exactly as for a record that does not exist.
+ */
+import type { AclRule } from '../devices/acl.js';
+import type {
+  ApiToken,
+  AuditEntry,
+  Credential,
+  CredentialKind,
+  Device,
+  DeviceLimits,
+  DeviceProfile,
+  Page,
+  Role,
+  Tenant,
+  TenantCa,
+  User,
+} from './model.js';
+import type { AuditQuery, DeviceQuery } from './store.js';
+
+/** Who is acting, for permission checks and the audit log. */
+export interface Actor {
+  type: 'user' | 'api-token' | 'system';
+  /** User id (also for API tokens: the token's owner), or 'system'. */
+  id: string;
+  /** Username or 'system': what the audit log shows. */
+  name: string;
+  /** null = platform level (platform admin, or the system itself). */
+  tenantId: string | null;
+  role: Role;
+  /** Source address of the request, for the audit log. */
+  address?: string;
+}
+
+export const SYSTEM_ACTOR: Actor = {
+  type: 'system',
+  id: 'system',
+  name: 'system',
+  tenantId: null,
+  role: 'admin',
+};
+
+export interface NewTenant {
+  id?: string;
+  name: string;
+  maxConnections?: number;
+}
+
+export interface NewUser {
+  username: string;
+  password: string;
+  role: Role;
+  /** Required unless a platform admin creates another platform admin (then null). */
+  tenantId?: string | null;
+}
+
+export interface NewProfile {
+  id?: string;
+  tenantId?: string;
+  name: string;
+  description?: string;
+  acl?: AclRule[];
+  limits?: Partial<DeviceLimits>;
+}
+
+export interface NewDevice {
+  id?: string;
+  /** Defaults to the actor's tenant; required for platform admins. */
+  tenantId?: string;
+  name?: string;
+  profileId?: string | null;
+  type?: string;
+  serial?: string | null;
+  tags?: string[];
+  labels?: Record<string, string>;
+  acl?: AclRule[];
+}
+
+export type DeviceUpdate = Partial<Omit<NewDevice, 'id' | 'tenantId'>>;
+
+export type CredentialRequest =
+  | { kind: 'token' }
+  /** Username unique across the platform; password generated when omitted. */
+  | { kind: 'password'; username: string; password?: string }
+  /** Issued by the platform CA; CN = device id. */
+  | { kind: 'certificate'; days?: number }
+  /** Registers a certificate issued elsewhere (e.g. by a tenant CA) by its PEM. */
+  | { kind: 'certificate'; certPem: string }
+  | { kind: 'hmac' };
+
+/** A new credential and the secret that is shown this once and never again. */
+export interface IssuedCredential {
+  credential: Credential;
+  /** token: the token; password: the password; hmac: the secret (hex); certificate: absent. */
+  secret?: string;
+  /** certificate only. */
+  certificate?: { certPem: string; keyPem?: string; caPem: string; fingerprint256: string };
+}
+
+export interface ApiTokenRequest {
+  name: string;
+  expiresInDays?: number;
+}
+
+/** A device proof as a transport presents it. */
+export type DeviceProof =
+  | { kind: 'token'; token: string }
+  | { kind: 'password'; username: string; password: Buffer }
+  /** From a TLS handshake: `verified` when it chains to the platform CA; otherwise checked against tenant CAs. */
+  | { kind: 'certificate'; certDer: Buffer; verified: boolean }
+  | { kind: 'hmac'; deviceId: string; nonce: Buffer; proof: Buffer };
+
+export interface LoginContext {
+  /** Source address, for lockout and the audit log. */
+  address: string;
+  /** 'mqtt', 'mqtts', 'ws', 'wss', 'http', 'line'…: recorded in the audit entry. */
+  via: string;
+}
+
+export type LoginFailure = 'bad-credentials' | 'locked-out' | 'deactivated';
+
+export type DeviceLogin =
+  | { ok: true; device: Device; profile: DeviceProfile | undefined; credential: Credential }
+  | { ok: false; reason: LoginFailure; retryAfterMs?: number };
+
+export type UserLogin = { ok: true; user: User } | { ok: false; reason: LoginFailure; retryAfterMs?: number };
+
+export interface RegistryEvents {
+  'device.created': [device: Device];
+  'device.updated': [device: Device];
+  /** Live connections of the device must be closed. */
+  'device.deactivated': [device: Device];
+  'device.activated': [device: Device];
+  'device.deleted': [device: Device];
+  /** Live connections authenticated with this credential must be closed. */
+  'credential.revoked': [credential: Credential];
+  /** The ACL of a device, or of a profile (and so of its devices) changed. */
+  'acl.changed': [scope: { deviceId?: string; profileId?: string }];
+  'user.changed': [user: User];
+  'user.deleted': [user: User];
+  'tenant.ca.changed': [tenantId: string];
+}
+
+export interface RegistryService {
+  createTenant(actor: Actor, input: NewTenant): Promise<Tenant>;
+  listTenants(actor: Actor): Promise<Tenant[]>;
+  getTenant(actor: Actor, id: string): Promise<Tenant>;
+  updateTenant(actor: Actor, id: string, patch: Partial<Omit<NewTenant, 'id'>>): Promise<Tenant>;
+  deleteTenant(actor: Actor, id: string): Promise<void>;
+
+  createUser(actor: Actor, input: NewUser): Promise<User>;
+  listUsers(actor: Actor, filter?: { tenantId?: string }): Promise<User[]>;
+  getUser(actor: Actor, id: string): Promise<User>;
+  updateUser(actor: Actor, id: string, patch: { role?: Role; active?: boolean }): Promise<User>;
+  /** Own password (needs the current one) or, for an admin, anybody's in their scope. */
+  setPassword(actor: Actor, userId: string, password: string, currentPassword?: string): Promise<void>;
+  deleteUser(actor: Actor, id: string): Promise<void>;
+
+  createProfile(actor: Actor, input: NewProfile): Promise<DeviceProfile>;
+  listProfiles(actor: Actor, filter?: { tenantId?: string }): Promise<DeviceProfile[]>;
+  getProfile(actor: Actor, id: string): Promise<DeviceProfile>;
+  updateProfile(
+    actor: Actor,
+    id: string,
+    patch: Partial<Omit<NewProfile, 'id' | 'tenantId'>>,
+  ): Promise<DeviceProfile>;
+  deleteProfile(actor: Actor, id: string): Promise<void>;
+
+  createDevice(actor: Actor, input: NewDevice): Promise<Device>;
+  listDevices(actor: Actor, query: DeviceQuery): Promise<Page<Device>>;
+  getDevice(actor: Actor, id: string): Promise<Device>;
+  updateDevice(actor: Actor, id: string, patch: DeviceUpdate): Promise<Device>;
+  setDeviceActive(actor: Actor, id: string, active: boolean): Promise<Device>;
+  deleteDevice(actor: Actor, id: string): Promise<void>;
+
+  issueCredential(actor: Actor, deviceId: string, request: CredentialRequest): Promise<IssuedCredential>;
+  listCredentials(actor: Actor, deviceId: string): Promise<Credential[]>;
+  /** A new credential of the same kind (same username for passwords); the old one stays valid until revoked. */
+  rotateCredential(actor: Actor, credentialId: string): Promise<IssuedCredential>;
+  revokeCredential(actor: Actor, credentialId: string): Promise<Credential>;
+
+  addTenantCa(actor: Actor, tenantId: string, certPem: string): Promise<TenantCa>;
+  listTenantCas(actor: Actor, tenantId: string): Promise<TenantCa[]>;
+  removeTenantCa(actor: Actor, tenantId: string, caId: string): Promise<void>;
+
+  /** The secret token is returned once; only its hash is kept. */
+  createApiToken(actor: Actor, request: ApiTokenRequest): Promise<{ token: string; record: ApiToken }>;
+  listApiTokens(actor: Actor): Promise<ApiToken[]>;
+  revokeApiToken(actor: Actor, id: string): Promise<void>;
+
+  queryAudit(actor: Actor, query: AuditQuery): Promise<AuditEntry[]>;
+
+  /** Password login of a person (REST, dashboard, MQTT console). Lockout and audit included. */
+  loginUser(username: string, password: string, ctx: LoginContext): Promise<UserLogin>;
+  /** Creates a browser session for a logged-in user; returns the cookie value. */
+  createSession(user: User, ctx: LoginContext): Promise<{ token: string; expiresAt: number }>;
+  /** The actor behind a session cookie or an API token (Bearer), or undefined. */
+  resolveBearer(token: string, address: string): Promise<Actor | undefined>;
+  endSession(token: string): Promise<void>;
+
+  /** Device login for MQTT and the line protocol. Lockout and audit included. */
+  loginDevice(proof: DeviceProof, ctx: LoginContext): Promise<DeviceLogin>;
+  /** Reads for the broker, without an actor (the broker is trusted). */
+  deviceById(id: string): Promise<Device | undefined>;
+  profileById(id: string): Promise<DeviceProfile | undefined>;
+  tenantById(id: string): Promise<Tenant | undefined>;
+  /** Presence writes last-seen in batches. */
+  recordLastSeen(entries: ReadonlyArray<{ deviceId: string; at: number }>): Promise<void>;
+  /** For audit entries raised outside the registry (e.g. a quota or rate limit hit in the broker). */
+  audit(entry: Omit<AuditEntry, 'id' | 'at'>): Promise<void>;
+
+  /** First start: creates the platform admin with a random password when no user exists; returns it once. */
+  ensurePlatformAdmin(): Promise<{ username: string; password: string } | undefined>;
+  /** `halyard admin reset-password`: a new random password for a platform admin. */
+  resetAdminPassword(username?: string): Promise<{ username: string; password: string }>;
+
+  on<E extends keyof RegistryEvents>(event: E, listener: (...args: RegistryEvents[E]) => void): this;
+  off<E extends keyof RegistryEvents>(event: E, listener: (...args: RegistryEvents[E]) => void): this;
+}
+
+export type { CredentialKind };
