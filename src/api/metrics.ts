@@ -41,6 +41,11 @@ function brokerSamples(stats: BrokerStats, now: number): MetricSample[] {
       'PUBLISH packets dropped (queue full, expired).',
       stats.publishDropped,
     ),
+    counter(
+      'halyard_publish_quota_rejections_total',
+      'PUBLISH packets refused by a per-device publish quota (MQTT 5 reason 0x96/0x97).',
+      stats.publishQuotaRejections,
+    ),
     counter('halyard_bytes_received_total', 'Bytes received from MQTT clients.', stats.bytesReceived),
     counter('halyard_bytes_sent_total', 'Bytes sent to MQTT clients.', stats.bytesSent),
     gauge('halyard_subscriptions', 'Active subscriptions.', stats.subscriptions),

@@ -16,7 +16,15 @@ export interface ConnectAttempt {
   peerCertificate?: { subject?: Record<string, string>; subjectaltname?: string; fingerprint256?: string };
 }
 
-export type AuthFailure = 'bad-credentials' | 'not-authorized' | 'banned' | 'server-busy';
+export type AuthFailure =
+  | 'bad-credentials'
+  | 'not-authorized'
+  | 'banned'
+  | 'server-busy'
+  /** Too many connection attempts from this address (MQTT 5 0x9F). */
+  | 'connection-rate-exceeded'
+  /** A cap on connections of the tenant or device was reached (MQTT 5 0x97). */
+  | 'quota-exceeded';
 
 export type AuthResult =
   { ok: true; identity: Identity } | { ok: false; reason: AuthFailure; message?: string };
@@ -31,10 +39,45 @@ export interface Identity {
    * '' for none. Must end with '/' when set.
    */
   readonly mountPoint: string;
+  /**
+   * Prefix of this client's session key, so that equal client ids of different
+   * tenants or devices never share, or take over, one session. '' for none.
+   */
+  readonly sessionScope: string;
   /** Topic as the client sees it (mount point not applied). */
   canPublish(topic: string): boolean;
   /** Filter as the client sees it (mount point not applied, no $share prefix). */
   canSubscribe(filter: string): boolean;
+  /**
+   * Publish quota, asked for every PUBLISH the client sends (payload bytes): 0 admits
+   * it, otherwise the MQTT 5 reason code to refuse it with (0x96 rate, 0x97 quota).
+   * Absent = no quota.
+   */
+  admitPublish?(bytes: number, now: number): number;
+}
+
+/** Why a client's connection ended, as connection observers (presence) see it. */
+export type DisconnectCause =
+  | 'client' // DISCONNECT packet
+  | 'keep-alive' // no packet within 1.5 × keep-alive
+  | 'taken-over' // another connection took the session
+  | 'kicked' // administrative action: credential revoked, device deactivated…
+  | 'server-shutdown'
+  | 'protocol-error' // the broker closed it for bad input or a limit
+  | 'lost'; // the network connection dropped without DISCONNECT
+
+export interface ClientView {
+  /** The broker's session key (session scope + client id). */
+  readonly clientId: string;
+  readonly identity: Identity;
+  readonly listener: string;
+  readonly remoteAddress: string;
+}
+
+/** Told of every authenticated connection's start and end (presence, connection caps). */
+export interface ConnectionObserver {
+  clientConnected(client: ClientView): void;
+  clientDisconnected(client: ClientView, cause: DisconnectCause): void;
 }
 
 export interface Authenticator {

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../core/logger.js';
 import type { BrokerStore, StoredOutbound, StoreOp } from '../store/broker-store.js';
-import type { Authenticator } from './auth.js';
+import type { Authenticator, ConnectionObserver, Identity } from './auth.js';
 import type { WillSpec } from './connect-flow.js';
 import { MqttConnection } from './connection.js';
 import type { ConnectionInfo } from './connection-info.js';
@@ -22,6 +22,8 @@ export interface BrokerDeps {
   authenticator: Authenticator;
   logger: Logger;
   options?: Partial<BrokerOptions>;
+  /** Hears of every authenticated connection's start and end. */
+  observer?: ConnectionObserver;
   /** ms since epoch; injectable for tests. */
   now?: () => number;
 }
@@ -99,6 +101,25 @@ export class Broker {
     this.connections.add(conn);
   }
 
+  /**
+   * Closes every connected client whose identity matches, with an MQTT 5 DISCONNECT
+   * (default 0x98 administrative action): a revoked credential, a deactivated device.
+   * Returns how many were closed.
+   */
+  disconnectWhere(
+    matches: (identity: Identity) => boolean,
+    reason: number = RC.ADMINISTRATIVE_ACTION,
+    reasonString = 'disconnected by an administrator',
+  ): number {
+    let count = 0;
+    for (const conn of this.connections) {
+      if (conn.state !== 'connected' || !conn.identity || !matches(conn.identity)) continue;
+      conn.disconnect(reason, reasonString);
+      count++;
+    }
+    return count;
+  }
+
   connectedCount(): number {
     return this.stats.clientsConnected;
   }
@@ -158,6 +179,13 @@ export class Broker {
     this.connections.delete(conn);
     if (!wasConnected) return;
     this.stats.clientsConnected--;
+    if (conn.identity && this.deps.observer) {
+      const { listener, remoteAddress } = conn.info;
+      this.deps.observer.clientDisconnected(
+        { clientId: conn.clientId, identity: conn.identity, listener, remoteAddress },
+        conn.closeCause(),
+      );
+    }
     const session = conn.session;
     if (!session) return;
     const stillOurs = session.connection === conn;

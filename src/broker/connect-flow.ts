@@ -19,6 +19,8 @@ const AUTH_FAILURE_REASON: Record<AuthFailure, number> = {
   'not-authorized': RC.NOT_AUTHORIZED,
   banned: RC.BANNED,
   'server-busy': RC.SERVER_BUSY,
+  'connection-rate-exceeded': RC.CONNECTION_RATE_EXCEEDED,
+  'quota-exceeded': RC.QUOTA_EXCEEDED,
 };
 
 function clientIdProblem(id: string): boolean {
@@ -128,16 +130,23 @@ export function acceptConnect(conn: MqttConnection, packet: mqtt.IConnectPacket)
       return;
     }
     const identity = result.identity;
+    // Sessions are keyed within the identity's scope: an equal client id elsewhere is another session.
+    const sessionKey = identity.sessionScope + clientId;
     if (will) {
       if (!identity.canPublish(will.message.topic)) {
         conn.refuseConnect(RC.NOT_AUTHORIZED, 'not allowed to publish to the will topic');
         return;
       }
       will.message.topic = identity.mountPoint + will.message.topic;
+      will.message.origin = sessionKey;
+      const responseTopic = will.message.properties?.responseTopic;
+      if (responseTopic !== undefined && will.message.properties)
+        will.message.properties.responseTopic = identity.mountPoint + responseTopic;
     }
     conn.will = will;
+    conn.clientId = sessionKey;
     const { session, sessionPresent } = broker.attachSession(conn, {
-      clientId,
+      clientId: sessionKey,
       expiryInterval: expiry,
       cleanStart: packet.clean ?? true,
       protocolVersion: conn.protocolVersion,
@@ -158,6 +167,14 @@ export function acceptConnect(conn: MqttConnection, packet: mqtt.IConnectPacket)
     }
     conn.writePacket(connack);
     conn.log.debug({ ...conn.logContext(), identity: identity.name, sessionPresent }, 'client connected');
+    // Before connected(): packets pipelined behind CONNECT may close the connection, and the observer
+    // must hear of the start before the end.
+    broker.deps.observer?.clientConnected({
+      clientId: sessionKey,
+      identity,
+      listener: conn.info.listener,
+      remoteAddress: conn.info.remoteAddress,
+    });
     conn.connected(session, identity, keepAlive);
     broker.resumeDelivery(session);
   };

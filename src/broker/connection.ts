@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import * as mqtt from 'mqtt-packet';
 import type { Logger } from '../core/logger.js';
-import type { Identity } from './auth.js';
+import type { DisconnectCause, Identity } from './auth.js';
 import type { Broker } from './broker.js';
 import type { ConnectionInfo } from './connection-info.js';
 import { encodePublish, type OutboundDelivery } from './encode.js';
@@ -51,6 +51,10 @@ export class MqttConnection implements PacketReaderEvents {
   will: WillSpec | undefined;
   /** Set by a normal DISCONNECT: the will is then discarded. */
   disconnectedNormally = false;
+  /** The client ended the connection with a DISCONNECT packet (with or without its will). */
+  private sentDisconnect = false;
+  /** Reason code of the first server-side DISCONNECT or refusal, if the server ended it. */
+  private closeReason: number | undefined;
   /** What the client told us in CONNECT (MQTT 5); defaults are the protocol's. */
   clientReceiveMaximum = 65535;
   clientMaxPacketSize = 0;
@@ -223,6 +227,7 @@ export class MqttConnection implements PacketReaderEvents {
       session.expiryInterval = Math.min(newExpiry, this.broker.options.maxSessionExpiry);
     }
     this.disconnectedNormally = packet.reasonCode !== RC.DISCONNECT_WITH_WILL;
+    this.sentDisconnect = true;
     this.destroy();
   }
 
@@ -301,6 +306,7 @@ export class MqttConnection implements PacketReaderEvents {
   /** Server-initiated DISCONNECT (MQTT 5 only; 3.x has no such packet), then close. */
   disconnect(reason: number, reasonString?: string): void {
     if (this.state === 'closed') return;
+    this.closeReason ??= reason;
     if (this.protocolVersion === 5 && this.state !== 'awaiting-connect') {
       const properties = reasonString && this.requestProblemInformation ? { reasonString } : undefined;
       this.writePacket({ cmd: 'disconnect', reasonCode: reason, properties });
@@ -345,6 +351,25 @@ export class MqttConnection implements PacketReaderEvents {
 
   private onClose(): void {
     this.markClosed();
+  }
+
+  /** Why the connection ended, for connection observers. */
+  closeCause(): DisconnectCause {
+    if (this.sentDisconnect) return 'client';
+    switch (this.closeReason) {
+      case undefined:
+        return 'lost';
+      case RC.KEEP_ALIVE_TIMEOUT:
+        return 'keep-alive';
+      case RC.SESSION_TAKEN_OVER:
+        return 'taken-over';
+      case RC.ADMINISTRATIVE_ACTION:
+        return 'kicked';
+      case RC.SERVER_SHUTTING_DOWN:
+        return 'server-shutdown';
+      default:
+        return 'protocol-error';
+    }
   }
 
   static assignedClientId(): string {

@@ -43,6 +43,13 @@ function encodeWithProperties(
   };
   if (delivery.qos > 0) packet.messageId = delivery.packetId;
   const properties: NonNullable<mqtt.IPublishPacket['properties']> = { ...message.properties };
+  const mount = conn.identity?.mountPoint ?? '';
+  if (mount !== '' && properties.responseTopic !== undefined) {
+    // Back into the receiver's namespace; a response topic outside it is not the receiver's to answer on.
+    if (properties.responseTopic.startsWith(mount))
+      properties.responseTopic = properties.responseTopic.slice(mount.length);
+    else delete properties.responseTopic;
+  }
   const expiry = remainingExpirySeconds(message, now);
   if (expiry !== undefined) properties.messageExpiryInterval = expiry;
   const ids = delivery.subscriptionIdentifiers;

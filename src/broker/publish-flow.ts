@@ -14,15 +14,20 @@ const FORWARDED = [
 ] as const;
 
 /** The properties that travel with the message to subscribers (MQTT 5 §3.3.2.3), nothing else. */
-function copyProperties(props: mqtt.IPublishPacket['properties']): MessageProperties | undefined {
+function copyProperties(
+  props: mqtt.IPublishPacket['properties'],
+  mountPoint: string,
+): MessageProperties | undefined {
   if (!props) return undefined;
-  const out: Record<string, unknown> = {};
+  const out: MessageProperties = {};
   let any = false;
   for (const name of FORWARDED) {
     if (props[name] === undefined) continue;
-    out[name] = props[name];
+    (out as Record<string, unknown>)[name] = props[name];
     any = true;
   }
+  // A response topic names a topic in the sender's namespace, like the topic itself.
+  if (out.responseTopic !== undefined) out.responseTopic = mountPoint + out.responseTopic;
   return any ? out : undefined;
 }
 
@@ -104,12 +109,27 @@ export function handlePublish(conn: MqttConnection, packet: mqtt.IPublishPacket)
     refuse(conn, packet, RC.PAYLOAD_FORMAT_INVALID, 'payload is marked UTF-8 but is not');
     return;
   }
-  if (topic.startsWith('$')) {
+  // $SYS is the broker's own, and a tenant's client has no `$` topics at all (its `$` would escape the
+  // mount point). Other `$` topics (a platform admin's `$t/<tenant>/…`) need an explicit ACL grant:
+  // patterns starting with a wildcard never match them.
+  if (topic.startsWith('$') && (identity.mountPoint !== '' || topic.startsWith('$SYS'))) {
     refuse(conn, packet, RC.NOT_AUTHORIZED, 'topics starting with $ are reserved for the broker');
     return;
   }
   if (!identity.canPublish(topic)) {
     refuse(conn, packet, RC.NOT_AUTHORIZED, 'not allowed to publish to this topic');
+    return;
+  }
+  const quotaVerdict = identity.admitPublish?.(payload.length, broker.now());
+  if (quotaVerdict) {
+    broker.stats.publishQuotaRejections++;
+    if (!v5) {
+      // 3.1.1 cannot refuse one message; acknowledging and dropping it would hide the limit from the client.
+      conn.log.info(conn.logContext(), 'publish quota exceeded; disconnecting a 3.1.1 client');
+      conn.disconnect(quotaVerdict);
+      return;
+    }
+    refuse(conn, packet, quotaVerdict, 'publish quota exceeded');
     return;
   }
   const packetId = packet.messageId ?? 0;
@@ -125,7 +145,7 @@ export function handlePublish(conn: MqttConnection, packet: mqtt.IPublishPacket)
     payload,
     qos: packet.qos,
     retain: packet.retain,
-    properties: v5 ? copyProperties(props) : undefined,
+    properties: v5 ? copyProperties(props, identity.mountPoint) : undefined,
     expiresAt:
       props?.messageExpiryInterval !== undefined ? now + props.messageExpiryInterval * 1000 : undefined,
     origin: conn.clientId,

@@ -13,6 +13,8 @@ export class BrokerStats {
   publishReceived = 0;
   publishSent = 0;
   publishDropped = 0;
+  /** PUBLISH packets refused by a per-device publish quota (messages/s or bytes/s). */
+  publishQuotaRejections = 0;
   bytesReceived = 0;
   bytesSent = 0;
   subscriptions = 0;

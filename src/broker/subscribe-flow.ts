@@ -8,11 +8,6 @@ import { parseSharedFilter, topicFilterProblem } from './topics.js';
 /** 3.1.1 has a single failure code in SUBACK. */
 const V3_FAILURE = 0x80;
 
-/** The broker's form of a filter the client named: mount point applied, except for broker topics ($SYS). */
-function internalFilter(mountPoint: string, filter: string): string {
-  return filter.startsWith('$') ? filter : mountPoint + filter;
-}
-
 export function handleSubscribe(conn: MqttConnection, packet: mqtt.ISubscribePacket): void {
   const { broker } = conn;
   const session = conn.session;
@@ -50,12 +45,13 @@ export function handleSubscribe(conn: MqttConnection, packet: mqtt.ISubscribePac
       conn.protocolViolation(RC.PROTOCOL_ERROR, 'No Local set on a shared subscription');
       return;
     }
-    if (!identity.canSubscribe(filter)) {
+    // A tenant's client has no `$` topics: `$SYS` is platform-wide and `$t/…` holds other tenants.
+    if ((identity.mountPoint !== '' && filter.startsWith('$')) || !identity.canSubscribe(filter)) {
       codes.push(failure(RC.NOT_AUTHORIZED));
       continue;
     }
     const sub: Subscription = {
-      filter: internalFilter(identity.mountPoint, filter),
+      filter: identity.mountPoint + filter,
       qos: Math.min(request.qos, 2) as QoS,
       noLocal: v5 && request.nl === true,
       retainAsPublished: v5 && request.rap === true,
@@ -98,7 +94,7 @@ export function handleUnsubscribe(conn: MqttConnection, packet: mqtt.IUnsubscrib
     const shared = parseSharedFilter(requested);
     const filter = shared ? shared.filter : requested;
     const key = subscriptionKey({
-      filter: internalFilter(identity.mountPoint, filter),
+      filter: identity.mountPoint + filter,
       shareGroup: shared?.group,
     });
     codes.push(broker.unsubscribe(session, key) ? RC.SUCCESS : RC.NO_SUBSCRIPTION_EXISTED);

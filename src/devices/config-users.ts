@@ -18,6 +18,7 @@ import { parsePasswordHash, verifyPassword } from './password.js';
 
 class AclIdentity implements Identity {
   readonly mountPoint = '';
+  readonly sessionScope = '';
   constructor(
     readonly name: string,
     readonly anonymous: boolean,
