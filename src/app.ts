@@ -1,11 +1,20 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { registerRegistryApi } from './api/registry-api.js';
+import type { ConnectionObserver } from './broker/auth.js';
 import { Broker } from './broker/broker.js';
 import type { Config } from './core/config.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { ConfigUsersAuthenticator } from './devices/config-users.js';
+import { ConnectionLedger } from './devices/connection-ledger.js';
+import { PresenceTracker } from './devices/presence.js';
+import { RegistryAuthenticator } from './devices/registry-authenticator.js';
+import { bridgeRegistryToBroker } from './devices/registry-bridge.js';
+import { openRegistryStore } from './registry/open-store.js';
+import { Registry } from './registry/registry.js';
+import { loadOrCreateSecretKey } from './registry/secrets.js';
 import { SqliteBrokerStore } from './store/sqlite/broker-store.js';
-import { startListeners, type RunningListeners } from './transport/index.js';
+import { ensureLocalCa, startListeners, type RunningListeners } from './transport/index.js';
 
 /**
  * Composition root: the only place that knows every concrete part. Start-up
@@ -15,30 +24,87 @@ import { startListeners, type RunningListeners } from './transport/index.js';
 
 export interface RunningHalyard {
   broker: Broker;
+  registry: Registry;
+  presence: PresenceTracker;
   listeners: RunningListeners;
   addresses: RunningListeners['addresses'];
-  /** Graceful: clients get DISCONNECT 0x8B, the store is flushed and closed. Safe to call twice. */
+  /** Set on the very first start only: the platform admin's generated password, to be shown once. */
+  initialAdmin?: { username: string; password: string };
+  /** Graceful: clients get DISCONNECT 0x8B, the stores are flushed and closed. Safe to call twice. */
   stop(): Promise<void>;
 }
 
 export async function startHalyard(config: Config, opts: { logger?: Logger } = {}): Promise<RunningHalyard> {
   const logger = opts.logger ?? createLogger({ level: config.log.level });
   // First, because it can still reject the configuration and nothing has been opened yet.
-  const authenticator = new ConfigUsersAuthenticator(config.users);
+  const configUsers = new ConfigUsersAuthenticator(config.users);
   await mkdir(config.dataDir, { recursive: true });
+  const ca = await ensureLocalCa(config.dataDir);
+  const secretKey = loadOrCreateSecretKey(
+    config.security.secretKeyFile ?? join(config.dataDir, 'secret.key'),
+  );
+  const registryStore = await openRegistryStore(config.database.url, config.dataDir);
+  const { lockout } = config.security;
+  const registry = new Registry({
+    store: registryStore,
+    logger: logger.child({ component: 'registry' }),
+    secretKey,
+    ca,
+    lockout: {
+      maxFailures: lockout.maxFailures,
+      windowMs: lockout.windowSeconds * 1000,
+      lockMs: lockout.lockSeconds * 1000,
+    },
+    sessionTtlMs: config.security.sessionTtlHours * 3_600_000,
+  });
+  let initialAdmin: RunningHalyard['initialAdmin'];
+  try {
+    initialAdmin = await registry.ensurePlatformAdmin();
+  } catch (err) {
+    await registryStore.close();
+    throw err;
+  }
+
+  const ledger = new ConnectionLedger();
+  const presence = new PresenceTracker();
+  const observer: ConnectionObserver = {
+    clientConnected: (client) => {
+      ledger.clientConnected(client);
+      presence.clientConnected(client);
+    },
+    clientDisconnected: (client, cause) => {
+      ledger.clientDisconnected(client);
+      presence.clientDisconnected(client, cause);
+    },
+  };
+  const authenticator = new RegistryAuthenticator({
+    registry,
+    configUsers,
+    security: config.security,
+    ledger,
+    logger: logger.child({ component: 'auth' }),
+  });
   const store = SqliteBrokerStore.open(join(config.dataDir, 'broker.db'), {
     synchronous: config.store.synchronous,
   });
-  const broker = new Broker({ store, authenticator, logger, options: config.broker });
+  const broker = new Broker({ store, authenticator, observer, logger, options: config.broker });
+  const bridge = bridgeRegistryToBroker({ registry, broker, presence, logger });
 
   let listeners: RunningListeners;
   try {
     await broker.start();
-    listeners = await startListeners(broker, config.listeners, { logger, dataDir: config.dataDir });
+    listeners = await startListeners(broker, config.listeners, {
+      logger,
+      dataDir: config.dataDir,
+      configureHttp: (app, listener) =>
+        registerRegistryApi(app, { registry, presence, secureCookies: listener === 'https' }),
+    });
   } catch (err) {
-    // Whatever did start must not keep the process alive or hold the database.
+    // Whatever did start must not keep the process alive or hold the databases.
     await broker.close().catch(() => undefined);
+    await bridge.close().catch(() => undefined);
     await store.close().catch(() => undefined);
+    await registryStore.close().catch(() => undefined);
     throw err;
   }
 
@@ -52,14 +118,16 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
         // The broker says goodbye (0x8B) and flushes first: closing the listeners destroys leftover sockets.
         await broker.close();
       } finally {
+        await bridge.close();
         await listeners.close();
         await store.close();
+        await registryStore.close();
       }
       logger.info('stopped');
     })();
     return stopping;
   };
-  return { broker, listeners, addresses: listeners.addresses, stop };
+  return { broker, registry, presence, listeners, addresses: listeners.addresses, initialAdmin, stop };
 }
 
 function logStartup(config: Config, listeners: RunningListeners, logger: Logger): void {
@@ -68,16 +136,6 @@ function logStartup(config: Config, listeners: RunningListeners, logger: Logger)
     logger.info(
       { listener: name, ...address, allowAnonymous },
       `${name} listening on ${address.host}:${address.port}`,
-    );
-  }
-  const anonymousSomewhere = (['mqtt', 'mqtts', 'http', 'https'] as const).some(
-    (name) => config.listeners[name].enabled && config.listeners[name].allowAnonymous,
-  );
-  if (config.users.length === 0 && !anonymousSomewhere) {
-    logger.warn(
-      'No users are configured and no listener allows anonymous clients, so nobody can connect. ' +
-        'Create a password hash with `halyard passwd --username <name>` (password on stdin) and add the ' +
-        'printed entry to "users" in the config file, or set HALYARD_USERS.',
     );
   }
 }

@@ -1,3 +1,5 @@
+import type { PeerCertificate } from './connection-info.js';
+
 /**
  * Authentication and authorization are behind this interface so that the
  * broker core never knows where identities live: the built-in config-file users
@@ -13,7 +15,8 @@ export interface ConnectAttempt {
   /** Whether this listener lets clients in without credentials. */
   allowAnonymous: boolean;
   /** Peer certificate of a mutual-TLS connection, when the listener asks for one. */
-  peerCertificate?: { subject?: Record<string, string>; subjectaltname?: string; fingerprint256?: string };
+  /** See ConnectionInfo.peerCertificate: check `verified` before trusting it. */
+  peerCertificate?: PeerCertificate;
 }
 
 export type AuthFailure =

@@ -12,12 +12,16 @@ Starts the platform. Configuration, lowest precedence first:
 Flags name any key as a dotted path, in kebab-case or camelCase:
   --listeners.mqtt.port 1884   --broker.max-packet-size 65536   --data-dir ./data
   --listeners.mqtt.allow-anonymous       (a flag without a value means true)
-Shorthands: --port (listeners.mqtt.port), --log-level (log.level).
+Shorthands: --port (listeners.mqtt.port), --log-level (log.level),
+  --database <postgres://…> (database.url: the registry in PostgreSQL instead of SQLite).
 
 Environment variables: HALYARD_ + the key path with "__" between levels and each
 level in SCREAMING_SNAKE_CASE, e.g. HALYARD_LISTENERS__MQTT__PORT=1884,
 HALYARD_BROKER__MAX_PACKET_SIZE=65536, HALYARD_DATA_DIR=./data. HALYARD_LOG_LEVEL
 is a shorthand for log.level; arrays (users) take JSON: HALYARD_USERS='[...]'.
+
+On the very first start Halyard creates the platform admin ("admin") with a
+random password and prints it once on standard output.
 
 SIGTERM or SIGINT stops gracefully (clients get DISCONNECT 0x8B, data is flushed).
 Exit status: 0 stopped cleanly, 1 failed to start or stop, 2 invalid configuration.`;
@@ -43,6 +47,15 @@ export async function runStart(argv: string[], io: CliIo): Promise<number> {
     logger.fatal({ err }, 'could not start');
     io.stderr.write(`halyard: could not start: ${(err as Error).message}\n`);
     return EXIT_FAILURE;
+  }
+  if (app.initialAdmin) {
+    // Straight to the terminal, never into the structured log: logs are kept and shipped, secrets must not be.
+    const { username, password } = app.initialAdmin;
+    io.stdout.write(
+      `\nFirst start: created the platform admin. This password is shown only now; only its hash is stored.\n` +
+        `  username: ${username}\n  password: ${password}\n` +
+        `Sign in at /api/auth/login (or the dashboard). Lost it? Stop Halyard and run \`halyard admin reset-password\`.\n\n`,
+    );
   }
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

@@ -49,14 +49,15 @@ const tcpListenerFields = (host: string, port: number) => ({
 
 const tcpListener = (port: number) => z.strictObject(tcpListenerFields('0.0.0.0', port)).prefault({});
 
-const tlsListener = (port: number) =>
+/** MQTT over TLS asks for client certificates (devices log in with them); HTTPS does not (browsers would prompt). */
+const tlsListener = (port: number, requestClientCert: boolean) =>
   z
     .strictObject({
       ...tcpListenerFields('0.0.0.0', port),
       certFile: nonEmpty.optional(),
       keyFile: nonEmpty.optional(),
       caFile: nonEmpty.optional(),
-      requestClientCert: bool.default(false),
+      requestClientCert: bool.default(requestClientCert),
     })
     // A certificate without its key (or the reverse) is always a mistake; caught here, not at listen time.
     .refine((l) => (l.certFile === undefined) === (l.keyFile === undefined), {
@@ -146,9 +147,9 @@ export const configSchema = z
     listeners: z
       .strictObject({
         mqtt: tcpListener(1883),
-        mqtts: tlsListener(8883),
+        mqtts: tlsListener(8883, true),
         http: tcpListener(8080),
-        https: tlsListener(8443),
+        https: tlsListener(8443, false),
       })
       .prefault({}),
     broker,

@@ -37,7 +37,8 @@ describe('loadConfig defaults', () => {
     assert.equal(c.log.level, 'info');
     assert.deepEqual(c.listeners.mqtt, { enabled: true, host: '0.0.0.0', port: 1883, allowAnonymous: false });
     assert.equal(c.listeners.mqtts.port, 8883);
-    assert.equal(c.listeners.mqtts.requestClientCert, false);
+    assert.equal(c.listeners.mqtts.requestClientCert, true);
+    assert.equal(c.listeners.https.requestClientCert, false);
     assert.equal(c.listeners.http.port, 8080);
     assert.equal(c.listeners.https.port, 8443);
     const { version: _version, ...brokerDefaults } = DEFAULT_BROKER_OPTIONS;

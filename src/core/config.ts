@@ -11,7 +11,13 @@ import {
 } from './config-sources.js';
 import { HalyardError } from './errors.js';
 
-export type { AclRuleConfig, Config, ConfigBrokerOptions, UserConfig } from './config-schema.js';
+export type {
+  AclRuleConfig,
+  Config,
+  ConfigBrokerOptions,
+  SecurityConfig,
+  UserConfig,
+} from './config-schema.js';
 export { configSchema } from './config-schema.js';
 export { envToPath } from './config-sources.js';
 export type { ConfigProblem } from './config-errors.js';

@@ -6,7 +6,10 @@ import {
   patternCoversFilter,
   patternMatchesTopic,
   patternsIntersect,
+  substitute,
+  usesSubstitution,
   type AclRule,
+  type Substitutions,
 } from './acl.js';
 
 const L = (s: string) => s.split('/');
@@ -143,5 +146,181 @@ describe('TopicAcl', () => {
     const acl = TopicAcl.compile([{ action: 'all', topic: 'c/%c' }], { username: 'ann', clientId: '%u' });
     assert.equal(acl.canPublish('c/%u'), true);
     assert.equal(acl.canPublish('c/ann'), false);
+  });
+
+  it('substitutes %d with the device id, under the same safety rule', () => {
+    const rules: AclRule[] = [
+      { action: 'all', topic: 'devices/%d/#' },
+      { action: 'publish', topic: 'devices/%d/config', permission: 'deny' },
+    ];
+    const acl = TopicAcl.compile(rules, { clientId: 'c', deviceId: 'pump-7' });
+    assert.equal(acl.canPublish('devices/pump-7/telemetry'), true);
+    assert.equal(acl.canPublish('devices/pump-7/config'), false);
+    assert.equal(acl.canSubscribe('devices/pump-7/config'), true);
+    assert.equal(acl.canPublish('devices/pump-8/telemetry'), false);
+    const none = TopicAcl.compile(rules, { clientId: 'c' });
+    assert.equal(none.canPublish('devices//telemetry'), false, 'allow dropped without a device id');
+    const open = TopicAcl.compile([{ action: 'all', topic: '#' }, ...rules], {
+      clientId: 'c',
+      deviceId: 'a/b',
+    });
+    assert.equal(open.canPublish('devices/x/config'), false, 'deny widened to devices/+/config');
+    assert.equal(open.canPublish('devices/x/other'), true);
+    assert.equal(usesSubstitution([{ action: 'all', topic: 'x/%d' }]), true);
+    assert.equal(usesSubstitution([{ action: 'all', topic: 'x/%z' }]), false);
+  });
+
+  it('does not let a substituted value make an allow rule reach $ topics', () => {
+    const rules: AclRule[] = [{ action: 'subscribe', topic: '%c/#' }];
+    assert.equal(TopicAcl.compile(rules, { clientId: '$SYS' }).canSubscribe('$SYS/#'), false);
+    assert.equal(TopicAcl.compile(rules, { clientId: 'dev' }).canSubscribe('dev/#'), true);
+    assert.deepEqual(substitute('%c/#', { clientId: '$SYS' }, true), ['$SYS', '#'], 'a deny stays exact');
+    assert.deepEqual(substitute('$x-%c/#', { clientId: 'a' }, false), ['$x-a', '#']);
+  });
+
+  it('compiles a substitution-free list once and shares it', () => {
+    const rules: AclRule[] = [{ action: 'all', topic: 'a/#' }];
+    const one = TopicAcl.compile(rules, { clientId: 'c1' });
+    assert.equal(TopicAcl.compile(rules, { clientId: 'c2', username: 'u' }), one);
+    const withSubs: AclRule[] = [...rules, { action: 'all', topic: 'c/%c' }];
+    const c1 = TopicAcl.compile(withSubs, { clientId: 'c1' });
+    const c2 = TopicAcl.compile(withSubs, { clientId: 'c2' });
+    assert.notEqual(c1, c2);
+    assert.equal(c1.canPublish('c/c1') && c1.canPublish('a/x') && !c1.canPublish('c/c2'), true);
+    assert.equal(c2.canPublish('c/c2') && c2.canPublish('a/x') && !c2.canPublish('c/c1'), true);
+  });
+
+  it('compiles several lists as their union, deny winning across lists', () => {
+    const profile: AclRule[] = [{ action: 'all', topic: 'site/#' }];
+    const device: AclRule[] = [
+      { action: 'publish', topic: 'site/%d/cmd', permission: 'deny' },
+      { action: 'publish', topic: 'own/%d' },
+    ];
+    const acl = TopicAcl.compileLayers([profile, device], { clientId: 'c', deviceId: 'd1' });
+    assert.equal(acl.canPublish('site/d2/cmd'), true);
+    assert.equal(acl.canPublish('site/d1/cmd'), false);
+    assert.equal(acl.canPublish('own/d1'), true);
+    assert.equal(acl.canSubscribe('site/#'), true, 'the deny is publish-only');
+    assert.equal(TopicAcl.compileLayers([], { clientId: 'c' }).canPublish('x'), false);
+  });
+
+  it('grants nothing with an empty list', () => {
+    const acl = TopicAcl.compile([], { clientId: 'c' });
+    assert.equal(acl.canPublish('a'), false);
+    assert.equal(acl.canSubscribe('#'), false);
+  });
+});
+
+/** The straightforward evaluation the trie replaced: every rule checked, one by one. */
+class LinearAcl {
+  private readonly pub = { allow: [] as string[][], deny: [] as string[][] };
+  private readonly sub = { allow: [] as string[][], deny: [] as string[][] };
+
+  constructor(rules: readonly AclRule[], subs: Substitutions) {
+    for (const rule of rules) {
+      const deny = rule.permission === 'deny';
+      const levels = substitute(rule.topic, subs, deny);
+      if (levels === undefined) continue;
+      const sets =
+        rule.action === 'all' ? [this.pub, this.sub] : [rule.action === 'publish' ? this.pub : this.sub];
+      for (const set of sets) (deny ? set.deny : set.allow).push([...levels]);
+    }
+  }
+
+  canPublish(topic: string): boolean {
+    if (topic.includes('+') || topic.includes('#')) return false;
+    const levels = topic.split('/');
+    if (this.pub.deny.some((p) => patternMatchesTopic(p, levels))) return false;
+    return this.pub.allow.some((p) => patternMatchesTopic(p, levels));
+  }
+
+  canSubscribe(filter: string): boolean {
+    const levels = filter.split('/');
+    if (this.sub.deny.some((p) => patternsIntersect(p, levels))) return false;
+    return this.sub.allow.some((p) => patternCoversFilter(p, levels));
+  }
+}
+
+/** mulberry32: a small seeded generator, so that a failure can be replayed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('TopicAcl against the linear evaluation (randomized, fixed seed)', () => {
+  const rnd = random(0x5eed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+  const NAMES = ['a', 'b', 'c', '', '$SYS', '$x', 'dev1', 'ann'];
+  const TOKENS = ['%u', '%c', '%d', 'p-%c', '%u%d'];
+  const VALUES = ['a', 'b', 'dev1', 'ann', '', 'x/y', '+', '#', '$SYS', '%u', undefined];
+
+  const levels = (wild: number, tokens: number): string[] => {
+    const n = 1 + Math.floor(rnd() * 4);
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = rnd();
+      if (r < wild / 2) out.push('+');
+      else if (r < wild) {
+        out.push('#');
+        break;
+      } else if (r < wild + tokens) out.push(pick(TOKENS));
+      else out.push(pick(NAMES));
+    }
+    return out;
+  };
+  const rule = (): AclRule => ({
+    action: pick(['publish', 'subscribe', 'all'] as const),
+    topic: levels(0.35, 0.1).join('/'),
+    ...(rnd() < 0.3 ? { permission: 'deny' as const } : {}),
+  });
+  const subs = (): Substitutions => ({
+    clientId: pick(VALUES) ?? 'dev1',
+    ...(rnd() < 0.8 ? { username: pick(VALUES) } : {}),
+    ...(rnd() < 0.8 ? { deviceId: pick(VALUES) } : {}),
+  });
+
+  it('agrees on publish and subscribe decisions', () => {
+    const outcomes = { pub: [0, 0], sub: [0, 0] };
+    for (let set = 0; set < 400; set++) {
+      const size = set % 10 === 0 ? 300 : Math.floor(rnd() * 12);
+      const rules = Array.from({ length: size }, rule);
+      // Split in two lists half the time, to check compileLayers against the same union.
+      const cut = Math.floor(rnd() * (size + 1));
+      const layered = rnd() < 0.5;
+      for (let identity = 0; identity < 3; identity++) {
+        const s = subs();
+        const expected = new LinearAcl(rules, s);
+        const actual = layered
+          ? TopicAcl.compileLayers([rules.slice(0, cut), rules.slice(cut)], s)
+          : TopicAcl.compile(rules, s);
+        const context = () => JSON.stringify({ set, rules, subs: s, layered, cut });
+        for (let q = 0; q < 60; q++) {
+          const topic = levels(0.03, 0)
+            .map((l) => (l === '%u' ? 'ann' : l))
+            .join('/');
+          const want = expected.canPublish(topic);
+          if (actual.canPublish(topic) !== want)
+            assert.fail(`publish ${topic}: expected ${want} ${context()}`);
+          outcomes.pub[Number(want)]++;
+          const filter = levels(0.3, 0).join('/');
+          const grant = expected.canSubscribe(filter);
+          if (actual.canSubscribe(filter) !== grant) {
+            assert.fail(`subscribe ${filter}: expected ${grant} ${context()}`);
+          }
+          outcomes.sub[Number(grant)]++;
+        }
+      }
+    }
+    console.log(JSON.stringify(outcomes));
+    // The comparison means something only if both answers come up often.
+    for (const [allowed, total] of [outcomes.pub, outcomes.sub].map(([no, yes]) => [yes, no + yes])) {
+      assert.ok(allowed > total * 0.05 && allowed < total * 0.95, JSON.stringify(outcomes));
+    }
   });
 });

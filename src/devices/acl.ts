@@ -1,18 +1,26 @@
 /**
- * Topic ACLs: rules of MQTT topic patterns, compiled once per identity into
- * split levels so that a check per message is a walk over a few short arrays.
+ * Topic ACLs: rules of MQTT topic patterns, compiled into a trie of pattern
+ * levels so that a check costs a walk as deep as the topic, whatever the
+ * number of rules.
  *
  * - A rule applies to `publish`, `subscribe` or `all`, and `allow`s (default) or
  *   `deny`s. Deny beats allow, whatever the order.
- * - Patterns use `+` and `#`; `%u` and `%c` inside a level are replaced by the
- *   username and the client id. A value containing `/`, `+` or `#` (or a missing
- *   username) cannot be substituted safely: an allow rule using it is dropped,
- *   a deny rule turns that level into `+` so that it denies more, never less.
+ * - Patterns use `+` and `#`; `%u`, `%c` and `%d` inside a level are replaced by
+ *   the username, the client id and the device id. A value containing `/`, `+`
+ *   or `#` (or a missing one) cannot be substituted safely: an allow rule using
+ *   it is dropped, a deny rule turns that level into `+` so that it denies more,
+ *   never less. An allow rule whose first level only starts with `$` because of
+ *   a substituted value is dropped too: a client picks its own client id.
  * - As in topic matching (MQTT §4.7.2), a pattern starting with a wildcard does
  *   not reach topics starting with `$`: `#` does not grant `$SYS/...`.
  * - A subscription filter is allowed only when every topic it could match is
  *   allowed: some allow pattern covers the whole filter and no deny pattern
  *   overlaps it (with allow `#` and deny `secret/#`, `#` itself is refused).
+ *
+ * Compiling is cheap for the common case of a device connecting again and
+ * again: the rules of a list that use no substitution are compiled once per
+ * list (lists are treated as immutable and recognised by identity) and shared
+ * by every identity; only the substituted rules get a small trie of their own.
  */
 
 export type AclAction = 'publish' | 'subscribe' | 'all';
@@ -31,14 +39,10 @@ export const DEFAULT_ACL: readonly AclRule[] = [
 
 type Levels = readonly string[];
 
-interface RuleSet {
-  allow: Levels[];
-  deny: Levels[];
-}
-
 export interface Substitutions {
   username?: string;
   clientId: string;
+  deviceId?: string;
 }
 
 const isWildcard = (level: string | undefined) => level === '+' || level === '#';
@@ -82,9 +86,11 @@ export function patternsIntersect(a: Levels, b: Levels): boolean {
 }
 
 const UNSAFE_VALUE = /[/+#]/;
+const TOKEN = /%[ucd]/;
+const TOKENS = /%[ucd]/g;
 
 /** Levels of `pattern` with substitutions applied; undefined when the rule must be dropped. */
-function substitute(pattern: string, subs: Substitutions, deny: boolean): Levels | undefined {
+export function substitute(pattern: string, subs: Substitutions, deny: boolean): Levels | undefined {
   const levels: string[] = [];
   for (const level of pattern.split('/')) {
     if (!level.includes('%')) {
@@ -93,45 +99,213 @@ function substitute(pattern: string, subs: Substitutions, deny: boolean): Levels
     }
     let unsafe = false;
     // One pass, so that a client id containing "%u" is not substituted again.
-    const replaced = level.replace(/%[uc]/g, (token) => {
-      const value = token === '%u' ? subs.username : subs.clientId;
+    const replaced = level.replace(TOKENS, (token) => {
+      const value = token === '%u' ? subs.username : token === '%c' ? subs.clientId : subs.deviceId;
       if (value === undefined || value === '' || UNSAFE_VALUE.test(value)) unsafe = true;
       return value ?? '';
     });
-    if (!unsafe) levels.push(replaced);
-    else if (deny) levels.push('+');
+    if (!unsafe) {
+      // `%c/#` must not grant `$SYS/#` to a client that calls itself `$SYS` (a deny may stay exact).
+      if (!deny && levels.length === 0 && isSystem(replaced) && !isSystem(level)) return undefined;
+      levels.push(replaced);
+    } else if (deny) levels.push('+');
     else return undefined;
   }
   return levels;
 }
 
 export function usesSubstitution(rules: readonly AclRule[]): boolean {
-  return rules.some((r) => /%[uc]/.test(r.topic));
+  return rules.some((r) => TOKEN.test(r.topic));
 }
 
-/** Publish decisions remembered per ACL: a device publishes to a handful of topics, over and over. */
+// Which kinds of rule a trie node holds, as bits of one number.
+const PUB_ALLOW = 1;
+const PUB_DENY = 2;
+const SUB_ALLOW = 4;
+const SUB_DENY = 8;
+const PUB = PUB_ALLOW | PUB_DENY;
+
+/** One pattern level. Fields are fixed at construction so that every node has one shape. */
+class TrieNode {
+  /** Literal next levels. */
+  children: Map<string, TrieNode> | undefined = undefined;
+  /** The `+` next level. */
+  plus: TrieNode | undefined = undefined;
+  /** Kinds of the patterns that end here. */
+  end = 0;
+  /** Kinds of the patterns that continue with `#` here: they match this level and all below it. */
+  hash = 0;
+  /** Kinds of every pattern through this node (end, hash and deeper): walks skip subtrees without the one sought. */
+  below = 0;
+}
+
+function insert(root: TrieNode, levels: Levels, kinds: number): void {
+  let node = root;
+  node.below |= kinds;
+  for (const level of levels) {
+    if (level === '#') {
+      node.hash |= kinds; // what follows a `#` can never matter
+      return;
+    }
+    let next = level === '+' ? node.plus : node.children?.get(level);
+    if (next === undefined) {
+      next = new TrieNode();
+      if (level === '+') node.plus = next;
+      else (node.children ??= new Map()).set(level, next);
+    }
+    next.below |= kinds;
+    node = next;
+  }
+  node.end |= kinds;
+}
+
+function addRule(root: TrieNode, rule: AclRule, subs: Substitutions | undefined): void {
+  const deny = rule.permission === 'deny';
+  const levels = subs === undefined ? rule.topic.split('/') : substitute(rule.topic, subs, deny);
+  if (levels === undefined) return;
+  const pub = rule.action !== 'subscribe' ? (deny ? PUB_DENY : PUB_ALLOW) : 0;
+  const sub = rule.action !== 'publish' ? (deny ? SUB_DENY : SUB_ALLOW) : 0;
+  insert(root, levels, pub | sub);
+}
+
+/**
+ * Kinds of the patterns under `node` that match `topic` from the level starting
+ * at `pos` on (past the end: the topic is done). Levels are cut from the string
+ * as the walk needs them, not split up front: a miss at the first level costs one lookup.
+ */
+function topicKinds(node: TrieNode, topic: string, pos: number): number {
+  let kinds = node.hash;
+  if (pos > topic.length) return kinds | node.end;
+  let end = topic.indexOf('/', pos);
+  if (end < 0) end = topic.length;
+  const next = node.children?.get(topic.slice(pos, end));
+  if (next !== undefined && (next.below & PUB) !== 0) kinds |= topicKinds(next, topic, end + 1);
+  if (node.plus !== undefined && (node.plus.below & PUB) !== 0) kinds |= topicKinds(node.plus, topic, end + 1);
+  return kinds;
+}
+
+const DOLLAR = 0x24;
+
+function matchTopic(root: TrieNode, topic: string): number {
+  if (topic.charCodeAt(0) !== DOLLAR) return topicKinds(root, topic, 0);
+  // Neither the root's `#` nor its `+` reaches a `$` topic.
+  let end = topic.indexOf('/');
+  if (end < 0) end = topic.length;
+  const next = root.children?.get(topic.slice(0, end));
+  return next === undefined ? 0 : topicKinds(next, topic, end + 1);
+}
+
+/** Whether a pattern of kind `kind` under `node` matches every topic `filter` matches from level `i` on. */
+function covers(node: TrieNode, filter: Levels, i: number, kind: number): boolean {
+  if ((node.below & kind) === 0) return false;
+  if ((node.hash & kind) !== 0) return true;
+  if (i === filter.length) return (node.end & kind) !== 0;
+  const level = filter[i];
+  if (level === '#') return false;
+  if (level !== '+') {
+    const next = node.children?.get(level);
+    if (next !== undefined && covers(next, filter, i + 1, kind)) return true;
+  }
+  return node.plus !== undefined && covers(node.plus, filter, i + 1, kind);
+}
+
+function coversFilter(root: TrieNode, filter: Levels, kind: number): boolean {
+  if (!isSystem(filter[0])) return covers(root, filter, 0, kind);
+  const next = root.children?.get(filter[0]);
+  return next !== undefined && covers(next, filter, 1, kind);
+}
+
+/** Whether a pattern of kind `kind` under `node` shares a topic with `filter` from level `i` on. */
+function overlaps(node: TrieNode, filter: Levels, i: number, kind: number, skipSystem = false): boolean {
+  if ((node.below & kind) === 0) return false;
+  if ((node.hash & kind) !== 0) return true;
+  if (i === filter.length) return (node.end & kind) !== 0;
+  const level = filter[i];
+  if (level === '#') {
+    // Matches this level and everything below: any pattern here or deeper overlaps, except `$…` ones at the root.
+    if (!skipSystem || (node.end & kind) !== 0 || ((node.plus?.below ?? 0) & kind) !== 0) return true;
+    for (const [name, child] of node.children ?? []) {
+      if ((child.below & kind) !== 0 && !isSystem(name)) return true;
+    }
+    return false;
+  }
+  if (level === '+') {
+    if (node.plus !== undefined && overlaps(node.plus, filter, i + 1, kind)) return true;
+    for (const [name, child] of node.children ?? []) {
+      if (!(skipSystem && isSystem(name)) && overlaps(child, filter, i + 1, kind)) return true;
+    }
+    return false;
+  }
+  const next = node.children?.get(level);
+  if (next !== undefined && overlaps(next, filter, i + 1, kind)) return true;
+  return node.plus !== undefined && overlaps(node.plus, filter, i + 1, kind);
+}
+
+function overlapsFilter(root: TrieNode, filter: Levels, kind: number): boolean {
+  if (isSystem(filter[0])) {
+    const next = root.children?.get(filter[0]);
+    return next !== undefined && overlaps(next, filter, 1, kind);
+  }
+  // A filter starting with a wildcard does not reach `$…` patterns either.
+  return overlaps(root, filter, 0, kind, isWildcard(filter[0]));
+}
+
+/** A rule list split once: its substitution-free rules compiled, the others kept for each identity. */
+interface PreparedList {
+  shared: TrieNode | undefined;
+  perIdentity: readonly AclRule[];
+  /** The whole ACL when nothing depends on the identity. */
+  acl: TopicAcl | undefined;
+}
+
+const prepared = new WeakMap<readonly AclRule[], PreparedList>();
+
+/**
+ * Publish decisions remembered per ACL: a device publishes to a handful of topics, over and over,
+ * and one hash lookup of the topic costs a fraction of a walk (see BENCHMARKS.md, ACL cost).
+ */
 const DECISION_CACHE_SIZE = 256;
 
 export class TopicAcl {
   private readonly publishDecisions = new Map<string, boolean>();
 
-  private constructor(
-    private readonly publish: RuleSet,
-    private readonly subscribe: RuleSet,
-  ) {}
+  private constructor(private readonly tries: readonly TrieNode[]) {}
 
   static compile(rules: readonly AclRule[], subs: Substitutions): TopicAcl {
-    const publish: RuleSet = { allow: [], deny: [] };
-    const subscribe: RuleSet = { allow: [], deny: [] };
-    for (const rule of rules) {
-      const deny = rule.permission === 'deny';
-      const levels = substitute(rule.topic, subs, deny);
-      if (levels === undefined) continue;
-      const targets =
-        rule.action === 'all' ? [publish, subscribe] : [rule.action === 'publish' ? publish : subscribe];
-      for (const set of targets) (deny ? set.deny : set.allow).push(levels);
+    return TopicAcl.prepare(rules).acl ?? TopicAcl.compileLayers([rules], subs);
+  }
+
+  /**
+   * One ACL from several rule lists (e.g. a device profile's and the device's
+   * own): their union, deny beating allow across lists. Each list's
+   * substitution-free part is compiled once and shared.
+   */
+  static compileLayers(lists: readonly (readonly AclRule[])[], subs: Substitutions): TopicAcl {
+    const tries: TrieNode[] = [];
+    let own: TrieNode | undefined;
+    for (const rules of lists) {
+      const list = TopicAcl.prepare(rules);
+      if (list.shared !== undefined) tries.push(list.shared);
+      for (const rule of list.perIdentity) addRule((own ??= new TrieNode()), rule, subs);
     }
-    return new TopicAcl(publish, subscribe);
+    if (own !== undefined && own.below !== 0) tries.push(own);
+    return new TopicAcl(tries);
+  }
+
+  private static prepare(rules: readonly AclRule[]): PreparedList {
+    let entry = prepared.get(rules);
+    if (entry !== undefined) return entry;
+    const root = new TrieNode();
+    const perIdentity: AclRule[] = [];
+    for (const rule of rules) {
+      if (TOKEN.test(rule.topic)) perIdentity.push(rule);
+      else addRule(root, rule, undefined);
+    }
+    const shared = root.below === 0 ? undefined : root;
+    const acl = perIdentity.length === 0 ? new TopicAcl(shared === undefined ? [] : [shared]) : undefined;
+    entry = { shared, perIdentity, acl };
+    prepared.set(rules, entry);
+    return entry;
   }
 
   canPublish(topic: string): boolean {
@@ -145,14 +319,14 @@ export class TopicAcl {
 
   private decidePublish(topic: string): boolean {
     if (topic.includes('+') || topic.includes('#')) return false;
-    const levels = topic.split('/');
-    if (this.publish.deny.some((p) => patternMatchesTopic(p, levels))) return false;
-    return this.publish.allow.some((p) => patternMatchesTopic(p, levels));
+    let kinds = 0;
+    for (const trie of this.tries) kinds |= matchTopic(trie, topic);
+    return (kinds & PUB) === PUB_ALLOW;
   }
 
   canSubscribe(filter: string): boolean {
     const levels = filter.split('/');
-    if (this.subscribe.deny.some((p) => patternsIntersect(p, levels))) return false;
-    return this.subscribe.allow.some((p) => patternCoversFilter(p, levels));
+    if (this.tries.some((trie) => overlapsFilter(trie, levels, SUB_DENY))) return false;
+    return this.tries.some((trie) => coversFilter(trie, levels, SUB_ALLOW));
   }
 }

@@ -66,6 +66,10 @@ export class ConfigUsersAuthenticator implements Authenticator {
     });
   }
 
+  has(username: string): boolean {
+    return this.users.has(username);
+  }
+
   get size(): number {
     return this.users.size;
   }

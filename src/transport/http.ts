@@ -33,7 +33,7 @@ export function buildHttpApp(opts: HttpAppOptions): HttpApp {
     // serverFactory keeps one FastifyInstance type for both schemes (Fastify's https typing differs).
     serverFactory: tls
       ? (handler) => {
-          const server = createHttpsServer(serverTlsOptions('https', tls.config, tls.material), handler);
+          const server = createHttpsServer(serverTlsOptions(tls.config, tls.material), handler);
           server.on('tlsClientError', (err) => opts.logger.debug({ err }, 'TLS handshake failed'));
           return server;
         }

@@ -12,7 +12,7 @@ export type { ConnectionSink } from './connection-sink.js';
 export type { HttpApp } from './http.js';
 export type * from './listener-config.js';
 export type { TlsMaterial } from './tls-material.js';
-export { ensureTlsMaterial, loadLocalCa } from './tls-material.js';
+export { ensureLocalCa, ensureTlsMaterial, loadLocalCa } from './tls-material.js';
 export {
   issueCertificate,
   type CertificateAuthority,

@@ -177,11 +177,15 @@ describe('MQTT TLS listener', () => {
         assert.equal(info.peerCertificate?.subject?.CN, 'device-7');
         assert.equal(info.peerCertificate?.fingerprint256, device.fingerprint256);
 
-        // A certificate from some other CA is let through TLS but not presented as an identity.
+        assert.equal(info.peerCertificate?.verified, true);
+
+        // A certificate from some other CA is let through TLS, marked as not verified.
         const rogueCa = await createCertificateAuthority({ commonName: 'Rogue', days: 30 });
         const rogue = await issueCertificate(rogueCa, { commonName: 'device-7', usage: 'client', days: 30 });
         const rogueClient = await tlsClient(port, { ca: ca.certPem, cert: rogue.certPem, key: rogue.keyPem });
-        assert.equal((await sink.next()).info.peerCertificate, undefined);
+        const rogueInfo = (await sink.next()).info;
+        assert.equal(rogueInfo.peerCertificate?.verified, false);
+        assert.equal(rogueInfo.peerCertificate?.fingerprint256, rogue.fingerprint256);
         client.destroy();
         rogueClient.destroy();
       } finally {

@@ -1,28 +1,25 @@
 import type { TLSSocket } from 'node:tls';
-import type { ConnectionInfo } from '../broker/connection-info.js';
-import type { Logger } from '../core/logger.js';
-
-type PeerCertificate = NonNullable<ConnectionInfo['peerCertificate']>;
+import type { PeerCertificate } from '../broker/connection-info.js';
 
 /**
- * The client certificate, only when it chains to our trusted CA. The TLS layer lets untrusted
- * certificates through (rejectUnauthorized: false) so that auth can answer with a proper MQTT
- * reason code; handing their subject on would let anyone claim any identity with a self-signed cert.
+ * The client certificate, if the client presented one, with whether it chains to the
+ * listener's trusted CA. The TLS layer lets untrusted certificates through
+ * (rejectUnauthorized: false) so that auth can answer with a proper MQTT reason code,
+ * and so that the registry can check certificates of tenant CAs the TLS layer does not know.
  */
-export function trustedPeerCertificate(socket: TLSSocket, logger: Logger): PeerCertificate | undefined {
+export function peerCertificate(socket: TLSSocket): PeerCertificate | undefined {
   const cert = socket.getPeerCertificate();
   if (!cert || Object.keys(cert).length === 0) return undefined;
-  if (!socket.authorized) {
-    logger.debug(
-      { remoteAddress: socket.remoteAddress, reason: String(socket.authorizationError) },
-      'client certificate not trusted; ignoring it',
-    );
-    return undefined;
-  }
   const subject: Record<string, string> = {};
   // Multi-valued RDNs (e.g. two OU) arrive as arrays; the broker wants one string per attribute.
   for (const [name, value] of Object.entries(cert.subject ?? {}) as [string, string | string[]][]) {
     subject[name] = Array.isArray(value) ? value.join('+') : value;
   }
-  return { subject, subjectaltname: cert.subjectaltname, fingerprint256: cert.fingerprint256 };
+  return {
+    subject,
+    subjectaltname: cert.subjectaltname,
+    fingerprint256: cert.fingerprint256,
+    raw: cert.raw,
+    verified: socket.authorized,
+  };
 }

@@ -124,6 +124,17 @@ function serverCertUsable(certPem: string, ca: CertificateAuthority): boolean {
   }
 }
 
+/** Halyard's own CA (created on first use): it signs the server certificate and devices' client certificates. */
+export async function ensureLocalCa(dataDir: string): Promise<CertificateAuthority> {
+  const paths = localTlsPaths(dataDir);
+  try {
+    await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw tlsError('cannot create directory', paths.dir, err);
+  }
+  return (await loadOrCreateCa(paths)).ca;
+}
+
 /** Server certificate and key for the TLS listeners: the user's files, or Halyard's own local CA. */
 export async function ensureTlsMaterial(
   dataDir: string,

@@ -1,27 +1,14 @@
 import { createServer, type TLSSocket, type TlsOptions } from 'node:tls';
-import { HalyardError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ConnectionSink } from './connection-sink.js';
 import { handOver } from './hand-over.js';
-import type { ListenerName, TlsListenerConfig } from './listener-config.js';
-import { trustedPeerCertificate } from './peer-certificate.js';
+import type { TlsListenerConfig } from './listener-config.js';
+import { peerCertificate } from './peer-certificate.js';
 import { closeServer, listen, trackSockets, type RunningServer } from './server-lifecycle.js';
 import type { TlsMaterial } from './tls-material.js';
 
 /** TLS options shared by the MQTT-over-TLS and HTTPS listeners. */
-export function serverTlsOptions(
-  listener: ListenerName,
-  cfg: TlsListenerConfig,
-  material: TlsMaterial,
-): TlsOptions {
-  if (cfg.requestClientCert && !material.ca) {
-    // Without our own trust anchor Node would verify client certs against the public web roots.
-    throw new HalyardError(
-      'TLS_SETUP_FAILED',
-      `${listener}.requestClientCert needs ${listener}.caFile to verify client certificates against`,
-      { listener },
-    );
-  }
+export function serverTlsOptions(cfg: TlsListenerConfig, material: TlsMaterial): TlsOptions {
   return {
     cert: material.cert,
     key: material.key,
@@ -41,7 +28,7 @@ export async function startTlsListener(
   logger: Logger,
 ): Promise<RunningServer> {
   const log = logger.child({ listener: 'mqtts' });
-  const server = createServer(serverTlsOptions('mqtts', cfg, material), (socket: TLSSocket) => {
+  const server = createServer(serverTlsOptions(cfg, material), (socket: TLSSocket) => {
     socket.setNoDelay(true);
     if (socket.remoteAddress === undefined) {
       socket.destroy();
@@ -55,7 +42,7 @@ export async function startTlsListener(
         remoteAddress: socket.remoteAddress,
         remotePort: socket.remotePort,
         allowAnonymous: cfg.allowAnonymous,
-        peerCertificate: trustedPeerCertificate(socket, log),
+        peerCertificate: peerCertificate(socket),
       },
       log,
     );

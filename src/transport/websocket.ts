@@ -5,7 +5,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Logger } from '../core/logger.js';
 import type { ConnectionSink } from './connection-sink.js';
 import { handOver } from './hand-over.js';
-import { trustedPeerCertificate } from './peer-certificate.js';
+import { peerCertificate } from './peer-certificate.js';
 
 export const MQTT_WS_PATH = '/mqtt';
 /** 'mqtt' is MQTT 3.1.1/5's registered subprotocol; 'mqttv3.1' is what 3.1 clients offer. */
@@ -65,7 +65,7 @@ export function attachMqttWebSocket(server: Server, opts: MqttWebSocketOptions):
           remoteAddress: raw.remoteAddress ?? '',
           remotePort: raw.remotePort,
           allowAnonymous: opts.allowAnonymous,
-          peerCertificate: raw instanceof TLSSocket ? trustedPeerCertificate(raw, log) : undefined,
+          peerCertificate: raw instanceof TLSSocket ? peerCertificate(raw) : undefined,
         },
         log,
       );

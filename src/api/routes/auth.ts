@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { HalyardError } from '../../core/errors.js';
+import type { ApiApp, RouteDeps } from '../api-app.js';
+import {
+  actorOf,
+  bearerToken,
+  clearSessionCookie,
+  csrfProblem,
+  sessionCookie,
+  setSessionCookie,
+} from '../authenticate.js';
+import { NoContent, UserDto, userDto } from '../dto.js';
+import { errorResponses } from '../http-errors.js';
+import { LoginInput } from '../inputs.js';
+
+const tags = ['auth'];
+
+/** Sign-in and sign-out: reachable without a caller. */
+export function registerSessionRoutes(app: ApiApp, deps: RouteDeps): void {
+  const { registry, secureCookies } = deps;
+
+  app.post(
+    '/auth/login',
+    {
+      schema: {
+        summary: 'Sign in with username and password',
+        description:
+          'Returns a session token (usable as a Bearer token) and sets the HttpOnly session cookie. ' +
+          'Unknown users and wrong passwords get the same 401; repeated failures lock the identity and the address (429).',
+        tags,
+        security: [],
+        body: LoginInput,
+        response: {
+          200: z.object({ token: z.string(), expiresAt: z.number().int(), user: UserDto }),
+          ...errorResponses(429),
+        },
+      },
+    },
+    async (request, reply) => {
+      const ctx = { address: request.ip, via: 'http' };
+      const result = await registry.loginUser(request.body.username, request.body.password, ctx);
+      if (!result.ok) {
+        if (result.reason === 'locked-out') {
+          throw new HalyardError('LOCKED_OUT', 'too many failed sign-ins; try again later', {
+            retryAfterMs: result.retryAfterMs ?? 60_000,
+          });
+        }
+        // Deactivated users get the same answer as a wrong password: nothing to learn by probing.
+        throw new HalyardError('UNAUTHENTICATED', 'wrong username or password');
+      }
+      const session = await registry.createSession(result.user, ctx);
+      setSessionCookie(reply, session.token, session.expiresAt, secureCookies);
+      return { token: session.token, expiresAt: session.expiresAt, user: userDto(result.user) };
+    },
+  );
+
+  app.post(
+    '/auth/logout',
+    {
+      schema: {
+        summary: 'Sign out: end the session and clear the cookie',
+        description: 'Ends the session named by the Bearer token and/or the cookie. Idempotent.',
+        tags,
+        response: { 204: NoContent, ...errorResponses() },
+      },
+    },
+    async (request, reply) => {
+      const bearer = bearerToken(request);
+      const cookie = sessionCookie(request);
+      if (bearer === undefined && cookie !== undefined) {
+        const problem = csrfProblem(request);
+        if (problem !== undefined) throw new HalyardError('NOT_AUTHORIZED', problem);
+      }
+      for (const token of new Set([bearer, cookie])) {
+        if (token !== undefined) await registry.endSession(token);
+      }
+      clearSessionCookie(reply, secureCookies);
+      return reply.code(204).send();
+    },
+  );
+}
+
+export function registerMeRoute(app: ApiApp, deps: RouteDeps): void {
+  app.get(
+    '/me',
+    {
+      schema: {
+        summary: 'The signed-in user, their tenant and role',
+        tags,
+        response: {
+          200: z.object({ user: UserDto, tenantId: z.string().nullable(), role: UserDto.shape.role }),
+          ...errorResponses(),
+        },
+      },
+    },
+    async (request) => {
+      const actor = actorOf(request);
+      const user = await deps.registry.getUser(actor, actor.id);
+      return { user: userDto(user), tenantId: actor.tenantId, role: actor.role };
+    },
+  );
+}

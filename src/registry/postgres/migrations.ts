@@ -1,0 +1,230 @@
+import type { ClientBase, Pool } from 'pg';
+import { HalyardError } from '../../core/errors.js';
+
+/**
+ * One step of the PostgreSQL schema. Append-only, like the SQLite steps
+ * (../sqlite/migrations.ts), whose tables and columns these mirror with
+ * BIGINT millisecond times, BOOLEAN and JSONB.
+ */
+export interface PgMigration {
+  /** Increasing; gaps are allowed. */
+  readonly version: number;
+  readonly description: string;
+  up(client: ClientBase): Promise<unknown>;
+}
+
+const sql =
+  (text: string) =>
+  (client: ClientBase): Promise<unknown> =>
+    client.query(text);
+
+export const REGISTRY_PG_MIGRATIONS: readonly PgMigration[] = [
+  {
+    version: 1,
+    description: 'registry people: tenants, users, browser sessions, API tokens',
+    up: sql(`
+      CREATE TABLE tenants (
+        id              TEXT CONSTRAINT tenants_pkey PRIMARY KEY,
+        name            TEXT NOT NULL,
+        max_connections INTEGER NOT NULL,
+        created_at      BIGINT NOT NULL
+      );
+
+      CREATE TABLE users (
+        id            TEXT CONSTRAINT users_pkey PRIMARY KEY,
+        username      TEXT NOT NULL CONSTRAINT users_username_key UNIQUE,
+        tenant_id     TEXT CONSTRAINT users_tenant_fkey REFERENCES tenants (id),
+        role          TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        active        BOOLEAN NOT NULL,
+        created_at    BIGINT NOT NULL,
+        updated_at    BIGINT NOT NULL
+      );
+      CREATE INDEX users_tenant ON users (tenant_id);
+
+      CREATE TABLE user_sessions (
+        token_hash TEXT CONSTRAINT user_sessions_pkey PRIMARY KEY,
+        user_id    TEXT NOT NULL CONSTRAINT user_sessions_user_fkey REFERENCES users (id) ON DELETE CASCADE,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        address    TEXT
+      );
+      CREATE INDEX user_sessions_user ON user_sessions (user_id);
+      CREATE INDEX user_sessions_expires ON user_sessions (expires_at);
+
+      CREATE TABLE api_tokens (
+        id           TEXT CONSTRAINT api_tokens_pkey PRIMARY KEY,
+        user_id      TEXT NOT NULL CONSTRAINT api_tokens_user_fkey REFERENCES users (id) ON DELETE CASCADE,
+        name         TEXT NOT NULL,
+        token_hash   TEXT NOT NULL CONSTRAINT api_tokens_token_hash_key UNIQUE,
+        created_at   BIGINT NOT NULL,
+        expires_at   BIGINT,
+        revoked_at   BIGINT,
+        last_used_at BIGINT
+      );
+      CREATE INDEX api_tokens_user ON api_tokens (user_id);
+    `),
+  },
+  {
+    version: 2,
+    description: 'registry devices: profiles, devices, credentials, tenant CAs',
+    up: sql(`
+      CREATE TABLE device_profiles (
+        id          TEXT CONSTRAINT device_profiles_pkey PRIMARY KEY,
+        tenant_id   TEXT NOT NULL
+                    CONSTRAINT device_profiles_tenant_fkey REFERENCES tenants (id) ON DELETE CASCADE,
+        name        TEXT NOT NULL,
+        description TEXT NOT NULL,
+        acl         JSONB NOT NULL,
+        limits      JSONB NOT NULL,
+        created_at  BIGINT NOT NULL,
+        updated_at  BIGINT NOT NULL
+      );
+      CREATE INDEX device_profiles_tenant ON device_profiles (tenant_id);
+
+      CREATE TABLE devices (
+        id         TEXT CONSTRAINT devices_pkey PRIMARY KEY,
+        tenant_id  TEXT NOT NULL CONSTRAINT devices_tenant_fkey REFERENCES tenants (id),
+        name       TEXT NOT NULL,
+        profile_id TEXT CONSTRAINT devices_profile_fkey REFERENCES device_profiles (id),
+        type       TEXT NOT NULL,
+        serial     TEXT,
+        tags       JSONB NOT NULL,
+        labels     JSONB NOT NULL,
+        acl        JSONB NOT NULL,
+        active     BOOLEAN NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        last_seen  BIGINT
+      );
+      CREATE INDEX devices_tenant ON devices (tenant_id, id);
+      CREATE INDEX devices_profile ON devices (profile_id);
+      CREATE INDEX devices_tags ON devices USING GIN (tags jsonb_path_ops);
+
+      CREATE TABLE credentials (
+        id         TEXT CONSTRAINT credentials_pkey PRIMARY KEY,
+        device_id  TEXT NOT NULL
+                   CONSTRAINT credentials_device_fkey REFERENCES devices (id) ON DELETE CASCADE,
+        tenant_id  TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        lookup     TEXT NOT NULL,
+        secret     TEXT,
+        label      TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT,
+        revoked_at BIGINT
+      );
+      CREATE INDEX credentials_device ON credentials (device_id, created_at);
+      CREATE INDEX credentials_lookup ON credentials (kind, lookup) WHERE revoked_at IS NULL;
+      -- A token or certificate names one credential; passwords and hmac secrets overlap while rotating.
+      CREATE UNIQUE INDEX credentials_unique_lookup ON credentials (kind, lookup)
+        WHERE revoked_at IS NULL AND kind IN ('token', 'certificate');
+
+      CREATE TABLE tenant_cas (
+        id             TEXT CONSTRAINT tenant_cas_pkey PRIMARY KEY,
+        tenant_id      TEXT NOT NULL
+                       CONSTRAINT tenant_cas_tenant_fkey REFERENCES tenants (id) ON DELETE CASCADE,
+        cert_pem       TEXT NOT NULL,
+        fingerprint256 TEXT NOT NULL,
+        subject        TEXT NOT NULL,
+        created_at     BIGINT NOT NULL,
+        CONSTRAINT tenant_cas_fingerprint_key UNIQUE (tenant_id, fingerprint256)
+      );
+    `),
+  },
+  {
+    version: 3,
+    description: 'registry audit log',
+    up: sql(`
+      CREATE TABLE audit_log (
+        id         BIGINT GENERATED ALWAYS AS IDENTITY CONSTRAINT audit_log_pkey PRIMARY KEY,
+        at         BIGINT NOT NULL,
+        tenant_id  TEXT,
+        actor_type TEXT NOT NULL,
+        actor      TEXT NOT NULL,
+        action     TEXT NOT NULL,
+        target     TEXT,
+        address    TEXT,
+        outcome    TEXT NOT NULL,
+        details    JSONB NOT NULL
+      );
+      CREATE INDEX audit_log_tenant ON audit_log (tenant_id, id);
+      CREATE INDEX audit_log_at ON audit_log (at);
+    `),
+  },
+];
+
+/** The record field behind each named unique or foreign-key constraint above, for CONFLICT and NOT_FOUND. */
+export const CONSTRAINT_FIELDS: Readonly<Record<string, string>> = {
+  users_username_key: 'username',
+  user_sessions_pkey: 'tokenHash',
+  api_tokens_token_hash_key: 'tokenHash',
+  credentials_unique_lookup: 'lookup',
+  tenant_cas_fingerprint_key: 'fingerprint256',
+  users_tenant_fkey: 'tenantId',
+  device_profiles_tenant_fkey: 'tenantId',
+  devices_tenant_fkey: 'tenantId',
+  devices_profile_fkey: 'profileId',
+  tenant_cas_tenant_fkey: 'tenantId',
+  credentials_device_fkey: 'deviceId',
+  user_sessions_user_fkey: 'userId',
+  api_tokens_user_fkey: 'userId',
+};
+
+const MIGRATIONS_TABLE = `
+  CREATE TABLE IF NOT EXISTS halyard_schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    applied_at BIGINT NOT NULL
+  )`;
+
+/**
+ * Applies every step the database has not recorded in halyard_schema_migrations,
+ * in version order, all in one transaction: a database several versions behind
+ * jumps straight to the latest schema or (if any step fails) stays as it was.
+ * The transaction first takes an advisory lock, so nodes starting together
+ * migrate one after the other; the later ones find nothing left to do.
+ */
+export async function migratePostgres(
+  pool: Pool,
+  migrations: readonly PgMigration[] = REGISTRY_PG_MIGRATIONS,
+): Promise<{ from: number; to: number; applied: number[] }> {
+  migrations.forEach((m, i) => {
+    if (!Number.isInteger(m.version) || m.version < 1 || (i > 0 && m.version <= migrations[i - 1].version)) {
+      throw new HalyardError('STORE_FAILURE', 'migration versions must be positive and increasing', {
+        index: i,
+        version: m.version,
+      });
+    }
+  });
+  const latest = migrations.at(-1)?.version ?? 0;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('halyard_schema_migrations'))`);
+    await client.query(MIGRATIONS_TABLE);
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM halyard_schema_migrations');
+    const done = new Set(rows.map((r) => r.version));
+    const from = Math.max(0, ...done);
+    if (from > latest) {
+      throw new HalyardError('STORE_FAILURE', 'the database was written by a newer Halyard', {
+        schemaVersion: from,
+        supported: latest,
+      });
+    }
+    const pending = migrations.filter((m) => !done.has(m.version));
+    for (const m of pending) {
+      await m.up(client);
+      await client.query('INSERT INTO halyard_schema_migrations (version, applied_at) VALUES ($1, $2)', [
+        m.version,
+        Date.now(),
+      ]);
+    }
+    await client.query('COMMIT');
+    return { from, to: latest, applied: pending.map((m) => m.version) };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

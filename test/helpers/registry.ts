@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { silentLogger } from '../../src/core/logger.js';
+import { Registry, type RegistryOptions } from '../../src/registry/registry.js';
+import { SqliteRegistryStore } from '../../src/registry/sqlite/registry-store.js';
+import { createCertificateAuthority, type CertificateAuthority } from '../../src/transport/pki.js';
+import { tempDir } from './temp-dir.js';
+
+export interface TestRegistry {
+  registry: Registry;
+  store: SqliteRegistryStore;
+  ca: CertificateAuthority;
+  secretKey: Buffer;
+  close(): Promise<void>;
+}
+
+/** Creating an EC CA takes a few milliseconds; one per process is plenty for tests. */
+let sharedCa: Promise<CertificateAuthority> | undefined;
+
+/**
+ * A Registry on a real SQLite store in a fresh temp directory, with a platform
+ * CA and a random secret key. `overrides` replace any constructor option
+ * (a clock, a lockout policy…); the store and CA can be passed in too.
+ */
+export async function openTestRegistry(overrides: Partial<RegistryOptions> = {}): Promise<TestRegistry> {
+  const store = (overrides.store as SqliteRegistryStore | undefined) ?? openStore();
+  sharedCa ??= createCertificateAuthority({ commonName: 'Halyard Test CA', days: 30 });
+  const ca = overrides.ca ?? (await sharedCa);
+  const secretKey = overrides.secretKey ?? randomBytes(32);
+  const registry = new Registry({
+    logger: silentLogger(),
+    lockout: { maxFailures: 5, windowMs: 300_000, lockMs: 900_000 },
+    sessionTtlMs: 12 * 3_600_000,
+    ...overrides,
+    store,
+    ca,
+    secretKey,
+  });
+  return { registry, store, ca, secretKey, close: () => store.close() };
+}
+
+function openStore(): SqliteRegistryStore {
+  return SqliteRegistryStore.open(join(tempDir('halyard-registry-'), 'registry.db'), {
+    synchronous: 'normal',
+  });
+}
