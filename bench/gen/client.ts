@@ -13,6 +13,8 @@ const PUBACK = 4;
 
 export interface ConnectOptions {
   clientId: string;
+  username?: string;
+  password?: string;
   keepalive?: number;
   timeoutMs?: number;
 }
@@ -57,6 +59,8 @@ export class RawClient {
       mqtt.generate({
         cmd: 'connect',
         clientId: opts.clientId,
+        ...(opts.username === undefined ? {} : { username: opts.username }),
+        ...(opts.password === undefined ? {} : { password: Buffer.from(opts.password) }),
         protocolVersion: 4,
         clean: true,
         keepalive: opts.keepalive ?? 0,

@@ -24,6 +24,8 @@ export interface FanInOptions {
   warmupMs: number;
   durationMs: number;
   clientPrefix: string;
+  /** Credentials of the publishers (the subscribers connect without). */
+  publisherLogin?: { username: string; password: string };
   /** How long to wait for the tail after the publishers stop (default 5 s). */
   drainMs?: number;
 }
@@ -80,7 +82,10 @@ export async function fanIn(o: FanInOptions): Promise<FanInResult> {
       subs.push(sub);
     }
     for (let i = 0; i < o.publishers; i++) {
-      const client = await RawClient.connect(o.port, { clientId: `${o.clientPrefix}p${i}` });
+      const client = await RawClient.connect(o.port, {
+        clientId: `${o.clientPrefix}p${i}`,
+        ...o.publisherLogin,
+      });
       client.afterData = schedule;
       const maxBatch = Math.max(1, Math.floor(65536 / (o.payloadSize + 32)));
       pubs.push(

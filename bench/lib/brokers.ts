@@ -37,10 +37,15 @@ export function available(name: BrokerName): string | null {
   return null;
 }
 
-export async function startBroker(name: BrokerName, cpu: number): Promise<RunningBroker> {
+/** `halyardConfig`: top-level sections added to Halyard's config file (ignored for the others). */
+export async function startBroker(
+  name: BrokerName,
+  cpu: number,
+  halyardConfig: Record<string, unknown> = {},
+): Promise<RunningBroker> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `bench-${name}-`));
   const port = await freePort();
-  const [command, args] = pinned(cpu, ...commandFor(name, port, dir));
+  const [command, args] = pinned(cpu, ...commandFor(name, port, dir, halyardConfig));
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
@@ -62,14 +67,25 @@ export async function startBroker(name: BrokerName, cpu: number): Promise<Runnin
   return { name, pid: child.pid, port, stop };
 }
 
-function commandFor(name: BrokerName, port: number, dir: string): [string, string[]] {
+function commandFor(
+  name: BrokerName,
+  port: number,
+  dir: string,
+  halyardConfig: Record<string, unknown>,
+): [string, string[]] {
   switch (name) {
-    case 'halyard':
+    case 'halyard': {
+      const conf = path.join(dir, 'halyard.json');
+      // Every connection comes from 127.0.0.1: the per-address connect rate limit would throttle the generator.
+      const config = { security: { connectRate: { perAddressPerSecond: 0 } }, ...halyardConfig };
+      writeFileSync(conf, JSON.stringify(config));
       return [
         process.execPath,
         [
           HALYARD_CLI,
           'start',
+          '--config',
+          conf,
           '--data-dir',
           dir,
           '--port',
@@ -87,6 +103,7 @@ function commandFor(name: BrokerName, port: number, dir: string): [string, strin
           'warn',
         ],
       ];
+    }
     case 'aedes':
       return [process.execPath, [AEDES_SERVER, String(port)]];
     case 'mosquitto': {

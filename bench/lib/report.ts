@@ -8,6 +8,7 @@ const NAMES: Record<BrokerName, string> = { halyard: 'Halyard', aedes: 'Aedes', 
 
 export function formatValue(x: number, unit: string): string {
   if (unit === 'ms') return x < 10 ? x.toFixed(2) : x.toFixed(0);
+  if (unit === '×') return x.toFixed(2);
   return Math.round(x).toLocaleString('en-US');
 }
 

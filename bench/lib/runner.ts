@@ -31,8 +31,9 @@ export async function runAll(plan: RunPlan): Promise<RunRecord[]> {
     return why === null;
   });
   for (const scenario of plan.scenarios) {
+    const targets = brokers.filter((b) => scenario.brokers?.includes(b) ?? true);
     for (let run = 1; run <= plan.runs; run++) {
-      for (const broker of brokers) {
+      for (const broker of targets) {
         records.push(await runUndisturbed(scenario, broker, run, plan));
       }
     }
@@ -68,7 +69,8 @@ async function runOnce(
   const record: RunRecord = { scenario: scenario.name, broker, run, metrics: [], error: null };
   let running;
   try {
-    running = await startBroker(broker, BROKER_CPU);
+    const config = broker === 'halyard' ? await scenario.halyardConfig?.() : undefined;
+    running = await startBroker(broker, BROKER_CPU, config);
     record.metrics = await runGenerator({
       scenario: scenario.name,
       port: running.port,

@@ -16,7 +16,8 @@ export function benchAclRules(count: number): AclRule[] {
     else if (i % 50 === 3) rules.push({ action: 'all', topic: `%u/${i}/#` });
     else if (i % 50 === 4) rules.push({ action: 'publish', topic: `clients/%c/${i}`, permission: 'deny' });
     else if (i % 20 === 5) rules.push({ action: 'subscribe', topic: `zone/${i}/+/#` });
-    else if (i % 10 === 6) rules.push({ action: 'publish', topic: `other/${i}/secret/#`, permission: 'deny' });
+    else if (i % 10 === 6)
+      rules.push({ action: 'publish', topic: `other/${i}/secret/#`, permission: 'deny' });
     else rules.push({ action: 'publish', topic: `other/${i}/+/x` });
   }
   rules.push(GRANT);

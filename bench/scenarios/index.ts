@@ -1,3 +1,4 @@
+import { aclCost } from './acl.js';
 import { connectStorm } from './connect-storm.js';
 import { fanOut } from './fanout.js';
 import { idleMemory } from './idle-memory.js';
@@ -20,6 +21,7 @@ export const scenarios: Scenario[] = [
   connectStorm,
   idleMemory,
   payloadSweep,
+  aclCost,
 ];
 
 export function findScenario(name: string): Scenario {

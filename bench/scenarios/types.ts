@@ -1,4 +1,5 @@
 import type { CpuFigures } from '../gen/timing.js';
+import type { BrokerName } from '../lib/brokers.js';
 
 /** One figure a scenario produces in one run against one broker. */
 export interface Metric {
@@ -32,6 +33,10 @@ export interface Scenario {
   title: string;
   /** Part of `npm run bench:quick`. */
   quick: boolean;
+  /** The brokers it runs against, when not all (e.g. Halyard against itself). */
+  brokers?: readonly BrokerName[];
+  /** Top-level sections added to Halyard's config file for this scenario (e.g. `users`); made in the runner. */
+  halyardConfig?(): Promise<Record<string, unknown>>;
   run(ctx: ScenarioContext): Promise<Metric[]>;
 }
 

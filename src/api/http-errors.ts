@@ -43,12 +43,15 @@ export function sendError(reply: FastifyReply, status: number, body: ErrorRespon
   return reply.code(status).type('application/json').send(body);
 }
 
-/** `body` + `/acl/0/topic` → `body.acl[0].topic`; an unknown key is reported as the key itself. */
+/**
+ * `body` + `/acl/0/topic` → `body.acl[0].topic`, `querystring` + `/limit` → `query.limit`;
+ * an unknown key is reported as the key itself.
+ */
 function fieldOf(context: string | undefined, instancePath: string, params: Record<string, unknown>): string {
   const parts = instancePath.split('/').filter((p) => p !== '');
   const keys = params.keys;
   if (Array.isArray(keys) && typeof keys[0] === 'string') parts.push(keys[0]);
-  let field = context ?? 'body';
+  let field = context === 'querystring' ? 'query' : (context ?? 'body');
   for (const part of parts) field += /^\d+$/.test(part) ? `[${part}]` : `.${part}`;
   return field;
 }

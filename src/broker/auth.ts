@@ -53,7 +53,8 @@ export interface Identity {
   canSubscribe(filter: string): boolean;
   /**
    * Publish quota, asked for every PUBLISH the client sends (payload bytes): 0 admits
-   * it, otherwise the MQTT 5 reason code to refuse it with (0x96 rate, 0x97 quota).
+   * it; 0x97 (quota exceeded) refuses that message in its PUBACK/PUBREC; 0x96 (message
+   * rate too high) disconnects, as MQTT 5 allows that code only in DISCONNECT.
    * Absent = no quota.
    */
   admitPublish?(bytes: number, now: number): number;

@@ -123,10 +123,11 @@ export function handlePublish(conn: MqttConnection, packet: mqtt.IPublishPacket)
   const quotaVerdict = identity.admitPublish?.(payload.length, broker.now());
   if (quotaVerdict) {
     broker.stats.publishQuotaRejections++;
-    if (!v5) {
-      // 3.1.1 cannot refuse one message; acknowledging and dropping it would hide the limit from the client.
-      conn.log.info(conn.logContext(), 'publish quota exceeded; disconnecting a 3.1.1 client');
-      conn.disconnect(quotaVerdict);
+    // 0x96 is a DISCONNECT reason only (MQTT 5 §3.14.2.1); 3.1.1 cannot refuse one message, and
+    // acknowledging and dropping it would hide the limit from the client.
+    if (!v5 || quotaVerdict === RC.MESSAGE_RATE_TOO_HIGH) {
+      conn.log.info({ ...conn.logContext(), reason: quotaVerdict }, 'publish quota exceeded; disconnecting');
+      conn.disconnect(quotaVerdict, 'publish rate or quota exceeded');
       return;
     }
     refuse(conn, packet, quotaVerdict, 'publish quota exceeded');

@@ -17,6 +17,16 @@ Commands:
   passwd    hash a password for the config file's users[]
   help      show help for a command: halyard help <command>
 
+Management (through the REST API of a running Halyard):
+  login     sign in and save an API token for the commands below
+  logout    revoke the saved API token and forget it
+  device    add, list, show devices; issue credentials (token, cert…); (de)activate
+  tenant    add and list tenants
+  user      add and list users
+
+Offline:
+  admin     admin reset-password: a new password for a lost platform admin's
+
 Run "halyard <command> --help" for a command's options.`;
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
@@ -27,6 +37,12 @@ const COMMANDS: Record<string, () => Promise<{ run: Command; help: string }>> = 
   pub: async () => import('./pub.js').then((m) => ({ run: m.runPub, help: m.PUB_HELP })),
   sub: async () => import('./sub.js').then((m) => ({ run: m.runSub, help: m.SUB_HELP })),
   passwd: async () => import('./passwd.js').then((m) => ({ run: m.runPasswd, help: m.PASSWD_HELP })),
+  login: async () => import('./login.js').then((m) => ({ run: m.runLogin, help: m.LOGIN_HELP })),
+  logout: async () => import('./login.js').then((m) => ({ run: m.runLogout, help: m.LOGOUT_HELP })),
+  device: async () => import('./device.js').then((m) => ({ run: m.runDevice, help: m.DEVICE_HELP })),
+  tenant: async () => import('./tenant.js').then((m) => ({ run: m.runTenant, help: m.TENANT_HELP })),
+  user: async () => import('./user.js').then((m) => ({ run: m.runUser, help: m.USER_HELP })),
+  admin: async () => import('./admin.js').then((m) => ({ run: m.runAdmin, help: m.ADMIN_HELP })),
 };
 
 const lookup = (name: string) => (Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined);

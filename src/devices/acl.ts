@@ -1,7 +1,7 @@
 /**
  * Topic ACLs: rules of MQTT topic patterns, compiled into a trie of pattern
- * levels so that a check costs a walk as deep as the topic, whatever the
- * number of rules.
+ * levels so that a check is a walk as deep as the topic (plus a branch per `+`
+ * that can match), whatever the number of rules.
  *
  * - A rule applies to `publish`, `subscribe` or `all`, and `allow`s (default) or
  *   `deny`s. Deny beats allow, whatever the order.
@@ -16,6 +16,13 @@
  * - A subscription filter is allowed only when every topic it could match is
  *   allowed: some allow pattern covers the whole filter and no deny pattern
  *   overlaps it (with allow `#` and deny `secret/#`, `#` itself is refused).
+ *
+ * One trie holds a list's rules; each node carries bits for the four kinds
+ * (publish/subscribe × allow/deny) of the patterns that end there, continue
+ * with `#` there, or pass through it. canPublish collects the kinds matching
+ * the topic; canSubscribe looks for a deny that overlaps the filter (pruned by
+ * those bits) and an allow that covers it. Publish decisions are also
+ * remembered per ACL for the last few hundred topics.
  *
  * Compiling is cheap for the common case of a device connecting again and
  * again: the rules of a list that use no substitution are compiled once per
@@ -180,7 +187,8 @@ function topicKinds(node: TrieNode, topic: string, pos: number): number {
   if (end < 0) end = topic.length;
   const next = node.children?.get(topic.slice(pos, end));
   if (next !== undefined && (next.below & PUB) !== 0) kinds |= topicKinds(next, topic, end + 1);
-  if (node.plus !== undefined && (node.plus.below & PUB) !== 0) kinds |= topicKinds(node.plus, topic, end + 1);
+  if (node.plus !== undefined && (node.plus.below & PUB) !== 0)
+    kinds |= topicKinds(node.plus, topic, end + 1);
   return kinds;
 }
 

@@ -17,12 +17,21 @@ export interface PublishLimits {
   bytesPerSecond: number;
 }
 
+/** Told when a device first exceeds its quota, then at most once a minute (for the audit log). */
+export type QuotaReport = (reason: number) => void;
+
+const REPORT_INTERVAL_MS = 60_000;
+
 /** Messages/s and bytes/s of one device, whatever connection they arrive on. 0 = unlimited. */
 export class PublishQuota {
   private readonly messages: TokenBucket | undefined;
   private readonly bytes: TokenBucket | undefined;
+  private lastReport = -Infinity;
 
-  constructor(limits: PublishLimits) {
+  constructor(
+    limits: PublishLimits,
+    private readonly report?: QuotaReport,
+  ) {
     // One second of burst: a device may send its whole second's allowance at once.
     this.messages =
       limits.messagesPerSecond > 0
@@ -34,9 +43,17 @@ export class PublishQuota {
 
   /** 0 to admit, else the MQTT 5 reason code: 0x96 for the message rate, 0x97 for the byte quota. */
   admit(bytes: number, now: number): number {
-    if (this.messages && !this.messages.take(1, now)) return RC.MESSAGE_RATE_TOO_HIGH;
-    if (this.bytes && !this.bytes.take(bytes, now)) return RC.QUOTA_EXCEEDED;
-    return 0;
+    const verdict =
+      this.messages && !this.messages.take(1, now)
+        ? RC.MESSAGE_RATE_TOO_HIGH
+        : this.bytes && !this.bytes.take(bytes, now)
+          ? RC.QUOTA_EXCEEDED
+          : 0;
+    if (verdict !== 0 && this.report && now - this.lastReport >= REPORT_INTERVAL_MS) {
+      this.lastReport = now;
+      this.report(verdict);
+    }
+    return verdict;
   }
 }
 
@@ -65,12 +82,12 @@ export class ConnectionLedger implements ConnectionObserver {
   }
 
   /** The quota shared by the device's connections; created with these limits when none is live. */
-  quotaFor(deviceId: string, limits: PublishLimits): PublishQuota | undefined {
+  quotaFor(deviceId: string, limits: PublishLimits, report?: QuotaReport): PublishQuota | undefined {
     if (limits.messagesPerSecond === 0 && limits.bytesPerSecond === 0) return undefined;
     const entry = this.devices.get(deviceId);
-    if (entry) return (entry.quota ??= new PublishQuota(limits));
+    if (entry) return (entry.quota ??= new PublishQuota(limits, report));
     // Not connected yet: the entry is made by clientConnected; until then the quota is the connection's own.
-    return new PublishQuota(limits);
+    return new PublishQuota(limits, report);
   }
 
   clientConnected(client: ClientView): void {

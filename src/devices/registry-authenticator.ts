@@ -128,10 +128,22 @@ export class RegistryAuthenticator implements Authenticator {
         return this.capReached(device, attempt, 'device', deviceCap);
       }
     }
-    const quota = ledger.quotaFor(device.id, {
+    const publishLimits = {
       messagesPerSecond: profile?.limits.publishMessagesPerSecond || limits.publishMessagesPerSecond,
       bytesPerSecond: profile?.limits.publishBytesPerSecond || limits.publishBytesPerSecond,
-    });
+    };
+    const quota = ledger.quotaFor(device.id, publishLimits, (reason) =>
+      this.audit({
+        tenantId: device.tenantId,
+        actorType: 'device',
+        actor: device.id,
+        action: 'publish.quota-exceeded',
+        target: `device:${device.id}`,
+        address: attempt.remoteAddress,
+        outcome: 'failure',
+        details: { reasonCode: reason, ...publishLimits },
+      }),
+    );
     const acl = TopicAcl.compile([...deviceRules(device, profile), PLATFORM_TOPICS_READ_ONLY], {
       clientId: attempt.clientId,
       username: attempt.username,
@@ -149,18 +161,16 @@ export class RegistryAuthenticator implements Authenticator {
     scope: 'tenant' | 'device',
     cap: number,
   ): AuthResult {
-    void this.deps.registry
-      .audit({
-        tenantId: device.tenantId,
-        actorType: 'device',
-        actor: device.id,
-        action: 'connect.limit-reached',
-        target: scope === 'tenant' ? `tenant:${device.tenantId}` : `device:${device.id}`,
-        address: attempt.remoteAddress,
-        outcome: 'failure',
-        details: { scope, maxConnections: cap, via: attempt.listener },
-      })
-      .catch((err: unknown) => this.deps.logger.warn({ err }, 'could not write an audit entry'));
+    this.audit({
+      tenantId: device.tenantId,
+      actorType: 'device',
+      actor: device.id,
+      action: 'connect.limit-reached',
+      target: scope === 'tenant' ? `tenant:${device.tenantId}` : `device:${device.id}`,
+      address: attempt.remoteAddress,
+      outcome: 'failure',
+      details: { scope, maxConnections: cap, via: attempt.listener },
+    });
     return {
       ok: false,
       reason: 'quota-exceeded',
@@ -179,20 +189,25 @@ export class RegistryAuthenticator implements Authenticator {
     if (last !== undefined && now - last < 60_000) return;
     if (this.rateAudited.size >= 10_000) this.rateAudited.clear(); // bounded under an address spray
     this.rateAudited.set(attempt.remoteAddress, now);
-    void this.deps.registry
-      .audit({
-        tenantId: null,
-        actorType: 'system',
-        actor: attempt.username ?? '',
-        action: 'connect.rate-limited',
-        target: null,
-        address: attempt.remoteAddress,
-        outcome: 'failure',
-        details: {
-          via: attempt.listener,
-          perAddressPerSecond: this.deps.security.connectRate.perAddressPerSecond,
-        },
-      })
+    this.audit({
+      tenantId: null,
+      actorType: 'system',
+      actor: attempt.username ?? '',
+      action: 'connect.rate-limited',
+      target: null,
+      address: attempt.remoteAddress,
+      outcome: 'failure',
+      details: {
+        via: attempt.listener,
+        perAddressPerSecond: this.deps.security.connectRate.perAddressPerSecond,
+      },
+    });
+  }
+
+  /** Fire and forget: a refused connection or message must not wait for the audit write. */
+  private audit(entry: Parameters<RegistryService['audit']>[0]): void {
+    this.deps.registry
+      .audit(entry)
       .catch((err: unknown) => this.deps.logger.warn({ err }, 'could not write an audit entry'));
   }
 }

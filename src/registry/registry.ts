@@ -96,7 +96,7 @@ function notFound(kind: Kind, id: unknown, field?: string): HalyardError {
   });
 }
 
-export class Registry extends EventEmitter implements RegistryService {
+export class Registry extends EventEmitter<RegistryEvents> implements RegistryService {
   private readonly store: RegistryStore;
   private readonly logger: Logger;
   private readonly secretKey: Buffer;

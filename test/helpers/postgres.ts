@@ -38,6 +38,8 @@ export interface TestPostgres {
   url: string;
   /** Another fresh, empty database on the same cluster; returns its URL. */
   createDatabase(): Promise<string>;
+  /** Drops a database made by createDatabase, closing any connection still open to it. */
+  dropDatabase(url: string): Promise<void>;
   /** Stops the cluster (immediate shutdown) and removes its files. */
   stop(): Promise<void>;
 }
@@ -59,7 +61,18 @@ export async function startPostgres(): Promise<TestPostgres> {
   const tool = (name: string, args: string[]) =>
     run(join(bin, name), args, { ...owner, cwd: dir, env: { ...process.env, LC_ALL: 'C' } });
 
-  await tool('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync']);
+  await tool('initdb', [
+    '-D',
+    data,
+    '-A',
+    'trust',
+    '-U',
+    'postgres',
+    '-E',
+    'UTF8',
+    '--locale=C',
+    '--no-sync',
+  ]);
   let port = 0;
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
@@ -84,23 +97,32 @@ export async function startPostgres(): Promise<TestPostgres> {
   };
   process.once('exit', killOnExit);
 
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
   let databases = 0;
   const createDatabase = async () => {
     const name = `halyard_test_${++databases}`;
-    const admin = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
-    await admin.connect();
-    try {
-      await admin.query(`CREATE DATABASE ${name}`);
-    } finally {
-      await admin.end();
-    }
+    await admin(`CREATE DATABASE ${name}`);
     return `postgres://postgres@127.0.0.1:${port}/${name}`;
+  };
+  const dropDatabase = async (url: string) => {
+    const name = new URL(url).pathname.slice(1);
+    if (!/^halyard_test_\d+$/.test(name)) throw new Error(`not a test database: ${url}`);
+    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   };
 
   let stopped = false;
   return {
     url: await createDatabase(),
     createDatabase,
+    dropDatabase,
     async stop() {
       if (stopped) return;
       stopped = true;

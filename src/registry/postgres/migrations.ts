@@ -4,7 +4,9 @@ import { HalyardError } from '../../core/errors.js';
 /**
  * One step of the PostgreSQL schema. Append-only, like the SQLite steps
  * (../sqlite/migrations.ts), whose tables and columns these mirror with
- * BIGINT millisecond times, BOOLEAN and JSONB.
+ * BIGINT millisecond times, BOOLEAN and JSONB. Ids and the keys that refer to
+ * them are COLLATE "C": they sort and compare byte by byte, as in SQLite,
+ * whatever the database's locale.
  */
 export interface PgMigration {
   /** Increasing; gaps are allowed. */
@@ -24,16 +26,16 @@ export const REGISTRY_PG_MIGRATIONS: readonly PgMigration[] = [
     description: 'registry people: tenants, users, browser sessions, API tokens',
     up: sql(`
       CREATE TABLE tenants (
-        id              TEXT CONSTRAINT tenants_pkey PRIMARY KEY,
+        id              TEXT COLLATE "C" CONSTRAINT tenants_pkey PRIMARY KEY,
         name            TEXT NOT NULL,
         max_connections INTEGER NOT NULL,
         created_at      BIGINT NOT NULL
       );
 
       CREATE TABLE users (
-        id            TEXT CONSTRAINT users_pkey PRIMARY KEY,
+        id            TEXT COLLATE "C" CONSTRAINT users_pkey PRIMARY KEY,
         username      TEXT NOT NULL CONSTRAINT users_username_key UNIQUE,
-        tenant_id     TEXT CONSTRAINT users_tenant_fkey REFERENCES tenants (id),
+        tenant_id     TEXT COLLATE "C" CONSTRAINT users_tenant_fkey REFERENCES tenants (id),
         role          TEXT NOT NULL,
         password_hash TEXT NOT NULL,
         active        BOOLEAN NOT NULL,
@@ -43,8 +45,8 @@ export const REGISTRY_PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX users_tenant ON users (tenant_id);
 
       CREATE TABLE user_sessions (
-        token_hash TEXT CONSTRAINT user_sessions_pkey PRIMARY KEY,
-        user_id    TEXT NOT NULL CONSTRAINT user_sessions_user_fkey REFERENCES users (id) ON DELETE CASCADE,
+        token_hash TEXT COLLATE "C" CONSTRAINT user_sessions_pkey PRIMARY KEY,
+        user_id    TEXT COLLATE "C" NOT NULL CONSTRAINT user_sessions_user_fkey REFERENCES users (id) ON DELETE CASCADE,
         created_at BIGINT NOT NULL,
         expires_at BIGINT NOT NULL,
         address    TEXT
@@ -53,10 +55,10 @@ export const REGISTRY_PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX user_sessions_expires ON user_sessions (expires_at);
 
       CREATE TABLE api_tokens (
-        id           TEXT CONSTRAINT api_tokens_pkey PRIMARY KEY,
-        user_id      TEXT NOT NULL CONSTRAINT api_tokens_user_fkey REFERENCES users (id) ON DELETE CASCADE,
+        id           TEXT COLLATE "C" CONSTRAINT api_tokens_pkey PRIMARY KEY,
+        user_id      TEXT COLLATE "C" NOT NULL CONSTRAINT api_tokens_user_fkey REFERENCES users (id) ON DELETE CASCADE,
         name         TEXT NOT NULL,
-        token_hash   TEXT NOT NULL CONSTRAINT api_tokens_token_hash_key UNIQUE,
+        token_hash   TEXT COLLATE "C" NOT NULL CONSTRAINT api_tokens_token_hash_key UNIQUE,
         created_at   BIGINT NOT NULL,
         expires_at   BIGINT,
         revoked_at   BIGINT,
@@ -70,8 +72,8 @@ export const REGISTRY_PG_MIGRATIONS: readonly PgMigration[] = [
     description: 'registry devices: profiles, devices, credentials, tenant CAs',
     up: sql(`
       CREATE TABLE device_profiles (
-        id          TEXT CONSTRAINT device_profiles_pkey PRIMARY KEY,
-        tenant_id   TEXT NOT NULL
+        id          TEXT COLLATE "C" CONSTRAINT device_profiles_pkey PRIMARY KEY,
+        tenant_id   TEXT COLLATE "C" NOT NULL
                     CONSTRAINT device_profiles_tenant_fkey REFERENCES tenants (id) ON DELETE CASCADE,
         name        TEXT NOT NULL,
         description TEXT NOT NULL,
@@ -83,10 +85,10 @@ export const REGISTRY_PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX device_profiles_tenant ON device_profiles (tenant_id);
 
       CREATE TABLE devices (
-        id         TEXT CONSTRAINT devices_pkey PRIMARY KEY,
-        tenant_id  TEXT NOT NULL CONSTRAINT devices_tenant_fkey REFERENCES tenants (id),
+        id         TEXT COLLATE "C" CONSTRAINT devices_pkey PRIMARY KEY,
+        tenant_id  TEXT COLLATE "C" NOT NULL CONSTRAINT devices_tenant_fkey REFERENCES tenants (id),
         name       TEXT NOT NULL,
-        profile_id TEXT CONSTRAINT devices_profile_fkey REFERENCES device_profiles (id),
+        profile_id TEXT COLLATE "C" CONSTRAINT devices_profile_fkey REFERENCES device_profiles (id),
         type       TEXT NOT NULL,
         serial     TEXT,
         tags       JSONB NOT NULL,
@@ -102,10 +104,10 @@ export const REGISTRY_PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX devices_tags ON devices USING GIN (tags jsonb_path_ops);
 
       CREATE TABLE credentials (
-        id         TEXT CONSTRAINT credentials_pkey PRIMARY KEY,
-        device_id  TEXT NOT NULL
+        id         TEXT COLLATE "C" CONSTRAINT credentials_pkey PRIMARY KEY,
+        device_id  TEXT COLLATE "C" NOT NULL
                    CONSTRAINT credentials_device_fkey REFERENCES devices (id) ON DELETE CASCADE,
-        tenant_id  TEXT NOT NULL,
+        tenant_id  TEXT COLLATE "C" NOT NULL,
         kind       TEXT NOT NULL,
         lookup     TEXT NOT NULL,
         secret     TEXT,
@@ -121,8 +123,8 @@ export const REGISTRY_PG_MIGRATIONS: readonly PgMigration[] = [
         WHERE revoked_at IS NULL AND kind IN ('token', 'certificate');
 
       CREATE TABLE tenant_cas (
-        id             TEXT CONSTRAINT tenant_cas_pkey PRIMARY KEY,
-        tenant_id      TEXT NOT NULL
+        id             TEXT COLLATE "C" CONSTRAINT tenant_cas_pkey PRIMARY KEY,
+        tenant_id      TEXT COLLATE "C" NOT NULL
                        CONSTRAINT tenant_cas_tenant_fkey REFERENCES tenants (id) ON DELETE CASCADE,
         cert_pem       TEXT NOT NULL,
         fingerprint256 TEXT NOT NULL,
@@ -139,7 +141,7 @@ export const REGISTRY_PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE TABLE audit_log (
         id         BIGINT GENERATED ALWAYS AS IDENTITY CONSTRAINT audit_log_pkey PRIMARY KEY,
         at         BIGINT NOT NULL,
-        tenant_id  TEXT,
+        tenant_id  TEXT COLLATE "C",
         actor_type TEXT NOT NULL,
         actor      TEXT NOT NULL,
         action     TEXT NOT NULL,

@@ -28,6 +28,7 @@ import type {
   UserPatch,
 } from '../store.js';
 import { CONSTRAINT_FIELDS, migratePostgres } from './migrations.js';
+import { createPool, type RegistryPool } from './pool.js';
 
 export interface PostgresRegistryStoreOptions {
   /** Connections in the pool; default 10. */
@@ -43,17 +44,6 @@ const DIALECT: SqlDialect = {
 };
 
 type Queryable = Pick<pg.Pool, 'query'> | PoolClient;
-
-/**
- * BIGINT columns (times, counts, audit ids) come back as JS numbers for this
- * pool's clients only; pg's global default is a string, and other users of pg
- * in the process keep it. Millisecond times stay far below 2^53.
- */
-function typeParsers(): pg.TypeOverrides {
-  const types = new pg.TypeOverrides();
-  types.setTypeParser(pg.types.builtins.INT8, Number);
-  return types;
-}
 
 function insertSql(i: rows.Insert): string {
   const placeholders = i.columns.map((_, n) => `$${n + 1}`).join(', ');
@@ -73,21 +63,21 @@ function numbered(sql: string, first = 1): string {
  */
 export class PostgresRegistryStore implements RegistryStore {
   readonly dialect = 'postgres' as const;
-  private closed = false;
+  private readonly pool: pg.Pool;
 
-  private constructor(private readonly pool: pg.Pool) {}
+  private constructor(private readonly connections: RegistryPool) {
+    this.pool = connections.pool;
+  }
 
   static async open(url: string, opts: PostgresRegistryStoreOptions = {}): Promise<PostgresRegistryStore> {
     const log = opts.logger ?? silentLogger();
-    const pool = new pg.Pool({ connectionString: url, types: typeParsers(), max: opts.poolSize ?? 10 });
-    // An idle client whose server went away reports here; unheard, the error would end the process.
-    pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL registry connection failed'));
+    const connections = createPool(url, { size: opts.poolSize, logger: log });
     try {
-      const { from, to } = await migratePostgres(pool);
+      const { from, to } = await migratePostgres(connections.pool);
       if (from !== to) log.info({ from, to }, 'postgres registry schema migrated');
-      return new PostgresRegistryStore(pool);
+      return new PostgresRegistryStore(connections);
     } catch (err) {
-      await pool.end().catch(() => undefined);
+      await connections.end().catch(() => undefined);
       throw storeError('could not open the PostgreSQL registry store', err);
     }
   }
@@ -453,10 +443,8 @@ export class PostgresRegistryStore implements RegistryStore {
     );
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.pool.end();
+  close(): Promise<void> {
+    return this.connections.end();
   }
 
   // Helpers

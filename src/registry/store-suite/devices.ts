@@ -118,13 +118,17 @@ export function deviceTests(s: SuiteContext): void {
     });
     assert.equal(await s.store.countDevices(), 0);
     await s.store.createDevice(device('d1', { profileId: 'p1' }));
-    await rejectsWith(s.store.updateDevice('d1', { profileId: 'ghost' }), 'NOT_FOUND', { field: 'profileId' });
+    await rejectsWith(s.store.updateDevice('d1', { profileId: 'ghost' }), 'NOT_FOUND', {
+      field: 'profileId',
+    });
     assert.equal((await s.store.getDevice('d1'))?.profileId, 'p1');
   });
 
   it('updates the patched fields only, never id, tenant, createdAt or lastSeen', async () => {
     await setup();
-    await s.store.createDevice(device('d1', { profileId: 'p1', serial: 'A', tags: ['x'], labels: { a: '1' } }));
+    await s.store.createDevice(
+      device('d1', { profileId: 'p1', serial: 'A', tags: ['x'], labels: { a: '1' } }),
+    );
     await s.store.setLastSeen([{ deviceId: 'd1', at: T0 + 50 }]);
     const patch = {
       name: 'Renamed',

@@ -98,7 +98,9 @@ export function userTests(s: SuiteContext): void {
   });
 
   it('rejects a user of a tenant that does not exist with NOT_FOUND on tenantId', async () => {
-    await rejectsWith(s.store.createUser(user('u1', { tenantId: 'ghost' })), 'NOT_FOUND', { field: 'tenantId' });
+    await rejectsWith(s.store.createUser(user('u1', { tenantId: 'ghost' })), 'NOT_FOUND', {
+      field: 'tenantId',
+    });
     assert.equal(await s.store.getUser('u1'), undefined);
   });
 

@@ -1,0 +1,95 @@
+import { hashPassword } from '../../src/devices/password.js';
+import { fanIn, lossOf, type FanInResult } from '../gen/fanin.js';
+import { benchAclRules } from './acl-rules.js';
+import { cpuFigures, phases, type Metric, type Scenario } from './types.js';
+
+const RULES = 1000;
+const PASSWORD = 'bench';
+const PLAIN = { username: 'plain', password: PASSWORD };
+const RULED = { username: 'ruled', password: PASSWORD };
+
+// One scrypt hash for every broker start of the run (it takes ~50 ms).
+let passwordHash: Promise<string> | undefined;
+
+/**
+ * The cost of authorization on the publish path: the QoS 0 fan-in 10→1 on one
+ * Halyard process, with the publishers logged in as a user without an ACL list
+ * (default rights) and as one with 1,000 rules (bench/scenarios/acl-rules.ts);
+ * the subscriber is anonymous in both. The two alternate (none, rules, rules,
+ * none) so that warm-up and heap growth weigh on both alike; each figure is
+ * the mean of its two phases.
+ */
+export const aclCost: Scenario = {
+  name: 'acl-1000',
+  title: 'QoS 0 fan-in 10→1, publishers without ACL vs with 1,000 ACL rules',
+  quick: false,
+  brokers: ['halyard'],
+  async halyardConfig() {
+    const hash = await (passwordHash ??= hashPassword(PASSWORD));
+    return {
+      users: [
+        { username: PLAIN.username, passwordHash: hash },
+        { username: RULED.username, passwordHash: hash, acl: benchAclRules(RULES) },
+      ],
+    };
+  },
+  async run({ port, brokerPid, quick }) {
+    const phase = (login: typeof PLAIN, prefix: string): Promise<FanInResult> =>
+      fanIn({
+        port,
+        brokerPid,
+        publishers: 10,
+        subscribers: 1,
+        filter: 'bench/#',
+        qos: 0,
+        payloadSize: 64,
+        window: 1000,
+        clientPrefix: prefix,
+        publisherLogin: login,
+        ...phases(quick),
+      });
+    const none = [await phase(PLAIN, 'an0')];
+    const ruled = [await phase(RULED, 'ar0')];
+    ruled.push(await phase(RULED, 'ar1'));
+    none.push(await phase(PLAIN, 'an1'));
+    const a = summary(none);
+    const b = summary(ruled);
+    const ratio = a.value !== null && b.value !== null ? b.value / a.value : null;
+    return [
+      { key: 'acl-none', label: 'QoS 0 fan-in 10→1, publishers without ACL', ...a },
+      {
+        key: 'acl-1000',
+        label: `QoS 0 fan-in 10→1, publishers with ${RULES.toLocaleString('en-US')} ACL rules`,
+        ...b,
+      },
+      {
+        key: 'acl-ratio',
+        label: `Throughput with ${RULES.toLocaleString('en-US')} ACL rules ÷ without`,
+        ...b,
+        unit: '×',
+        value: ratio,
+        loss: ratio === null ? (a.loss ?? b.loss) : null,
+        extra: undefined,
+      },
+    ];
+  },
+};
+
+function summary(phases: FanInResult[]): Omit<Metric, 'key' | 'label'> {
+  const loss = phases.map(lossOf).find((l) => l !== null) ?? null;
+  const mean = (f: (r: FanInResult) => number): number =>
+    phases.reduce((n, r) => n + f(r), 0) / phases.length;
+  return {
+    unit: 'msgs/s',
+    better: 'higher',
+    value: loss ? null : mean((r) => r.rate),
+    loss,
+    ...cpuFigures({
+      genCpu: mean((r) => r.cpu.genCpu),
+      brokerCpu: mean((r) => r.cpu.brokerCpu),
+      otherCpu: mean((r) => r.cpu.otherCpu),
+      elapsedMs: mean((r) => r.cpu.elapsedMs),
+    }),
+    extra: `phases: ${phases.map((r) => Math.round(r.rate).toLocaleString('en-US')).join(', ')} msgs/s`,
+  };
+}
