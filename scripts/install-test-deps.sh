@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and benchmarks talk to (real Mosquitto
-# clients and broker), and a C compiler for the benchmarks' connection
-# generator (bench/gen/connect-storm.c). Needs root or sudo; safe to run again.
+# clients and broker; PostgreSQL, whose server binaries the registry store tests
+# run as throw-away clusters, see test/helpers/postgres.ts), and a C compiler for
+# the benchmarks' connection generator (bench/gen/connect-storm.c). Needs root or
+# sudo; safe to run again.
 set -euo pipefail
 if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends mosquitto mosquitto-clients ca-certificates coreutils gcc libc6-dev
+$SUDO apt-get install -y -q --no-install-recommends mosquitto mosquitto-clients postgresql ca-certificates coreutils gcc libc6-dev

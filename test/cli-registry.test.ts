@@ -1,177 +1,27 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import mqtt, { type IClientOptions } from 'mqtt';
-import { runCli, type CliResult } from '../src/cli/cli-test-support.js';
+import type { IClientOptions } from 'mqtt';
 import { SYSTEM_ACTOR } from '../src/registry/service.js';
-import { connectClient, type TestClient } from './helpers/halyard-process.js';
-import { startTestPlatform, type TestPlatform } from './helpers/platform.js';
+import { CliSession, failed, ok, unusedPort } from './helpers/cli-session.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 /**
- * The management commands as a user runs them: the real CLI in a child process
- * against the real platform's REST API, results checked in the registry and
- * with real MQTT clients.
+ * `halyard tenant|user|device` as a user runs them: the real CLI in a child
+ * process against the real platform's REST API, results checked in the
+ * registry and with real MQTT clients (tokens, passwords, mutual TLS).
  */
 
-let platform: TestPlatform;
-let configHome: string;
-const clients: TestClient[] = [];
-
+let session: CliSession;
 before(async () => {
-  platform = await startTestPlatform();
-  configHome = tempDir('halyard-cli-home-');
+  session = await CliSession.start();
 });
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.drop()));
-});
-after(async () => platform.stop());
+afterEach(() => session.dropClients());
+after(() => session.stop());
 
-/** The CLI with only what a user's shell would set: the URL and a private config home. */
-function halyard(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
-  return runCli(args, {
-    input: opts.input,
-    cwd: opts.cwd,
-    env: {
-      PATH: process.env.PATH,
-      HOME: configHome,
-      XDG_CONFIG_HOME: configHome,
-      HALYARD_URL: platform.httpUrl,
-      ...opts.env,
-    },
-  });
-}
-
-function ok(r: CliResult): CliResult {
-  assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r;
-}
-
-function failed(r: CliResult, code: number, pattern: RegExp): void {
-  assert.equal(r.code, code, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  assert.match(r.stderr, pattern);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-}
-
-const savedLogin = () => join(configHome, 'halyard', 'cli.json');
-
-async function login(): Promise<void> {
-  ok(await halyard(['login', '--username', 'admin'], { input: `${platform.adminPassword}\n` }));
-}
-
-async function connect(opts: IClientOptions, url = platform.mqttUrl): Promise<TestClient> {
-  const client = await connectClient(url, {
-    protocolVersion: 5,
-    username: undefined,
-    password: undefined,
-    ...opts,
-  });
-  clients.push(client);
-  return client;
-}
-
-/** A loopback port nothing listens on (it was free a moment ago). */
-async function unusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** The CONNACK reason code of a refused connection. */
-async function refusal(opts: IClientOptions, url = platform.mqttUrl): Promise<number> {
-  const client = mqtt.connect(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 5000, ...opts });
-  try {
-    return await new Promise<number>((resolve, reject) => {
-      client.once('connect', () => reject(new Error('connection was accepted')));
-      client.once('error', (err) => resolve((err as { code?: number }).code ?? -1));
-    });
-  } finally {
-    client.end(true);
-  }
-}
-
-describe('halyard login / logout', () => {
-  it('without a login, a management command says how to sign in', async () => {
-    failed(
-      await halyard(['device', 'list']),
-      1,
-      /^halyard device: not logged in to http:\/\/127\.0\.0\.1:\d+: run "halyard login/,
-    );
-  });
-
-  it('refuses a wrong password and saves nothing', async () => {
-    failed(
-      await halyard(['login', '-u', 'admin'], { input: 'wrong-password\n' }),
-      1,
-      /wrong username or password/,
-    );
-    assert.equal(existsSync(savedLogin()), false);
-  });
-
-  it('saves the URL and an API token to a 0600 file; the token works', async () => {
-    const r = ok(await halyard(['login', '--username', 'admin'], { input: `${platform.adminPassword}\n` }));
-    assert.match(r.stdout, /Logged in to http:\/\/127\.0\.0\.1:\d+ as admin \(platform admin\)/);
-    assert.equal(statSync(savedLogin()).mode & 0o777, 0o600);
-    const saved = JSON.parse(readFileSync(savedLogin(), 'utf8')) as { url: string; token: string };
-    assert.equal(saved.url, platform.httpUrl);
-    assert.match(saved.token, /^hu_/);
-    const me = await fetch(`${platform.httpUrl}/api/me`, {
-      headers: { authorization: `Bearer ${saved.token}` },
-    });
-    assert.equal(me.status, 200);
-    assert.equal(r.stdout.includes(saved.token), false, 'the token is not printed');
-  });
-
-  it('logging in again revokes the token it replaces', async () => {
-    const before = JSON.parse(readFileSync(savedLogin(), 'utf8')) as { token: string };
-    ok(
-      await halyard(['login', '--username', 'admin'], { env: { HALYARD_PASSWORD: platform.adminPassword } }),
-    );
-    const old = await fetch(`${platform.httpUrl}/api/me`, {
-      headers: { authorization: `Bearer ${before.token}` },
-    });
-    assert.equal(old.status, 401);
-  });
-
-  it('never sends the saved token to another URL', async () => {
-    failed(
-      await halyard(['device', 'list', '--url', 'http://127.0.0.1:1']),
-      1,
-      /not logged in to http:\/\/127\.0\.0\.1:1/,
-    );
-  });
-
-  it('logout revokes the token and deletes the file; a second logout has nothing to do', async () => {
-    const saved = JSON.parse(readFileSync(savedLogin(), 'utf8')) as { token: string };
-    const r = ok(await halyard(['logout']));
-    assert.match(r.stdout, /revoked the API token/);
-    assert.equal(existsSync(savedLogin()), false);
-    const me = await fetch(`${platform.httpUrl}/api/me`, {
-      headers: { authorization: `Bearer ${saved.token}` },
-    });
-    assert.equal(me.status, 401);
-    assert.match(ok(await halyard(['logout'])).stdout, /Not logged in/);
-  });
-
-  it('a saved token revoked elsewhere: commands say to log in again, logout still cleans up', async () => {
-    await login();
-    const registry = platform.app.registry;
-    const admin = (await registry.listUsers(SYSTEM_ACTOR)).find((u) => u.username === 'admin');
-    assert.ok(admin);
-    const actor = { type: 'user', id: admin.id, name: 'admin', tenantId: null, role: 'admin' } as const;
-    const live = (await registry.listApiTokens(actor)).filter((t) => t.revokedAt === null);
-    assert.equal(live.length, 1, 'one live CLI token: logins replaced and logouts revoked the others');
-    assert.match(live[0].name, /^cli@/);
-    await registry.revokeApiToken(actor, live[0].id);
-    failed(await halyard(['tenant', 'list']), 1, /halyard tenant: .*run "halyard login" again/);
-    ok(await halyard(['logout']));
-    assert.equal(existsSync(savedLogin()), false);
-  });
-});
+const halyard: CliSession['halyard'] = (args, opts) => session.halyard(args, opts);
+const login = () => session.login();
 
 describe('halyard tenant / user', () => {
   before(login);
@@ -182,7 +32,7 @@ describe('halyard tenant / user', () => {
       /Created tenant acme/,
     );
     ok(await halyard(['tenant', 'add', '--name', 'Globex', '--max-connections', '50']));
-    const tenant = await platform.app.registry.getTenant(SYSTEM_ACTOR, 'acme');
+    const tenant = await session.platform.app.registry.getTenant(SYSTEM_ACTOR, 'acme');
     assert.equal(tenant.name, 'Acme Corp');
     const table = ok(await halyard(['tenant', 'list'])).stdout;
     assert.match(table, /^ID +NAME +MAX CONNECTIONS +CREATED\n/);
@@ -217,7 +67,7 @@ describe('halyard tenant / user', () => {
       ['alice', 'alice-password-1'],
       ['bob', generated],
     ]) {
-      const res = await fetch(`${platform.httpUrl}/api/auth/login`, {
+      const res = await fetch(`${session.platform.httpUrl}/api/auth/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ username, password }),
@@ -230,8 +80,14 @@ describe('halyard tenant / user', () => {
     const table = ok(await halyard(['user', 'list', '--tenant', 'acme'])).stdout;
     assert.match(table, /^ID +USERNAME +TENANT +ROLE +ACTIVE +CREATED\n/);
     assert.match(table, /^u-\S+ +alice +acme +operator +yes/m);
+    const root = ok(
+      await halyard(['user', 'add', '-u', 'root2', '--role', 'admin', '--platform'], {
+        input: 'root2-password\n',
+      }),
+    );
+    assert.match(root.stdout, /Created user root2 \(platform admin\)/);
     const all = JSON.parse(ok(await halyard(['user', 'list', '--json'])).stdout) as { username: string }[];
-    assert.deepEqual(all.map((u) => u.username).sort(), ['admin', 'alice', 'bob']);
+    assert.deepEqual(all.map((u) => u.username).sort(), ['admin', 'alice', 'bob', 'root2']);
   });
 
   it('user add errors: bad role is a usage error; a too short password names the field', async () => {
@@ -282,7 +138,7 @@ describe('halyard device', () => {
     const token = /shown only now.*\n {2}(hd_\S+)\n/.exec(r.stdout)?.[1];
     assert.ok(token, r.stdout);
     d1Token = token;
-    const device = await platform.app.registry.getDevice(SYSTEM_ACTOR, 'd1');
+    const device = await session.platform.app.registry.getDevice(SYSTEM_ACTOR, 'd1');
     assert.deepEqual(
       {
         name: device.name,
@@ -299,14 +155,16 @@ describe('halyard device', () => {
         labels: { room: 'kitchen' },
       },
     );
-    const client = await connect({ username: token, clientId: 'd1' });
+    const client = await session.connect({ username: token, clientId: 'd1' });
     assert.equal(client.connack.reasonCode, 0);
   });
 
   it('list shows a table (online included) and filters; --json gives the records', async () => {
     ok(await halyard(['device', 'add', '--id', 'd2', '--tenant', 'acme']));
-    const { secret } = await platform.app.registry.issueCredential(SYSTEM_ACTOR, 'd1', { kind: 'token' });
-    await connect({ username: secret, clientId: 'd1-online' });
+    const { secret } = await session.platform.app.registry.issueCredential(SYSTEM_ACTOR, 'd1', {
+      kind: 'token',
+    });
+    await session.connect({ username: secret, clientId: 'd1-online' });
     const table = ok(await halyard(['device', 'list'])).stdout;
     assert.match(table, /^ID +NAME +TENANT +PROFILE +ACTIVE +ONLINE +LAST SEEN\n/);
     assert.match(table, /^d1 +Boiler +acme +- +yes +yes +/m);
@@ -346,13 +204,17 @@ describe('halyard device', () => {
     const r = ok(await halyard(['device', 'token', 'd2']));
     assert.match(r.stdout, /^hd_[A-Za-z0-9_-]+\n$/);
     assert.match(r.stderr, /Shown only now/);
-    const client = await connect({ username: r.stdout.trim(), clientId: 'd2' });
+    const client = await session.connect({ username: r.stdout.trim(), clientId: 'd2' });
     assert.equal(client.connack.reasonCode, 0);
   });
 
   it('password and hmac credentials', async () => {
     const pw = ok(await halyard(['device', 'password', 'd2', '--username', 'd2-user']));
-    const client = await connect({ username: 'd2-user', password: pw.stdout.trim(), clientId: 'd2-pw' });
+    const client = await session.connect({
+      username: 'd2-user',
+      password: pw.stdout.trim(),
+      clientId: 'd2-pw',
+    });
     assert.equal(client.connack.reasonCode, 0);
     const own = ok(
       await halyard(['device', 'password', 'd2', '-u', 'd2-own', '--password-stdin'], {
@@ -360,7 +222,11 @@ describe('halyard device', () => {
       }),
     );
     assert.match(own.stdout, /MQTT username d2-own/);
-    const ownClient = await connect({ username: 'd2-own', password: 'my-own-password', clientId: 'd2-own' });
+    const ownClient = await session.connect({
+      username: 'd2-own',
+      password: 'my-own-password',
+      clientId: 'd2-own',
+    });
     assert.equal(ownClient.connack.reasonCode, 0);
     const hmac = ok(await halyard(['device', 'hmac', 'd2', '--json']));
     const issued = JSON.parse(hmac.stdout) as { secret: string; credential: { kind: string } };
@@ -373,13 +239,13 @@ describe('halyard device', () => {
     const r = ok(await halyard(['device', 'cert', 'd2', '--out', out, '--days', '30']));
     const files = { key: join(out, 'd2.key.pem'), cert: join(out, 'd2.cert.pem'), ca: join(out, 'ca.pem') };
     assert.equal(statSync(files.key).mode & 0o777, 0o600);
-    const credentials = await platform.app.registry.listCredentials(SYSTEM_ACTOR, 'd2');
+    const credentials = await session.platform.app.registry.listCredentials(SYSTEM_ACTOR, 'd2');
     const cert = credentials.find((c) => c.kind === 'certificate');
     assert.ok(cert);
     assert.match(r.stdout, new RegExp(`SHA-256: +${cert.lookup}\n`));
     for (const file of Object.values(files)) assert.ok(r.stdout.includes(file), `prints ${file}`);
 
-    const url = `mqtts://127.0.0.1:${platform.mqttsPort}`;
+    const url = `mqtts://127.0.0.1:${session.platform.mqttsPort}`;
     const tls: IClientOptions = {
       key: readFileSync(files.key),
       cert: readFileSync(files.cert),
@@ -387,28 +253,28 @@ describe('halyard device', () => {
       rejectUnauthorized: true,
       servername: 'localhost',
     };
-    const client = await connect({ ...tls, clientId: 'd2-tls' }, url);
+    const client = await session.connect({ ...tls, clientId: 'd2-tls' }, url);
     assert.equal(client.connack.reasonCode, 0);
 
     assert.match(ok(await halyard(['device', 'deactivate', 'd2'])).stdout, /Device d2 deactivated/);
     assert.equal((await client.disconnectPacket).reasonCode, 0x98);
-    assert.equal(await refusal({ ...tls, clientId: 'd2-tls' }, url), 0x87);
-    assert.equal((await platform.app.registry.getDevice(SYSTEM_ACTOR, 'd2')).active, false);
+    assert.equal(await session.refusal({ ...tls, clientId: 'd2-tls' }, url), 0x87);
+    assert.equal((await session.platform.app.registry.getDevice(SYSTEM_ACTOR, 'd2')).active, false);
 
     assert.match(ok(await halyard(['device', 'activate', 'd2'])).stdout, /Device d2 activated/);
-    const back = await connect({ ...tls, clientId: 'd2-tls' }, url);
+    const back = await session.connect({ ...tls, clientId: 'd2-tls' }, url);
     assert.equal(back.connack.reasonCode, 0);
 
     // Existing files are not overwritten, and then nothing is issued.
     failed(await halyard(['device', 'cert', 'd2', '--out', out]), 1, /d2\.key\.pem exists already/);
-    const after = await platform.app.registry.listCredentials(SYSTEM_ACTOR, 'd2');
+    const after = await session.platform.app.registry.listCredentials(SYSTEM_ACTOR, 'd2');
     assert.equal(after.length, credentials.length);
   });
 
   it('revoke closes connections that used the credential', async () => {
     const r = ok(await halyard(['device', 'token', 'd2', '--json']));
     const issued = JSON.parse(r.stdout) as { secret: string; credential: { id: string } };
-    const client = await connect({ username: issued.secret, clientId: 'd2-revoke' });
+    const client = await session.connect({ username: issued.secret, clientId: 'd2-revoke' });
     assert.match(
       ok(await halyard(['device', 'revoke', 'd2', issued.credential.id])).stdout,
       /Revoked token credential/,

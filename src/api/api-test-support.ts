@@ -4,6 +4,7 @@
  * secret scan) and a seeded pair of tenants with one user per role.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -45,6 +46,8 @@ export interface ApiHarness extends TestRegistry {
   online: Set<string>;
   /** Every response so far, in order. */
   responses: RecordedResponse[];
+  /** Log lines of the app (warnings and errors). */
+  logs: string[];
   /** Every route the app registered (HEAD routes included), as `METHOD /url`. */
   routes: string[];
   call(method: string, url: string, opts?: CallOptions): Promise<ApiResponse>;
@@ -55,9 +58,15 @@ export interface ApiHarness extends TestRegistry {
 
 export async function openApiHarness(opts: { secureCookies?: boolean } = {}): Promise<ApiHarness> {
   const test = await openTestRegistry();
-  // buildHttpApp raises its logger to 'warn'; the 500 test's error line would land in the test output.
-  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const app = buildHttpApp({ logger: pino({ level: 'silent' }, discard), stats: new BrokerStats() });
+  // Kept, not printed: buildHttpApp logs warnings and errors, and some tests provoke them.
+  const logs: string[] = [];
+  const sink = new Writable({
+    write: (chunk: Buffer, _encoding, done) => {
+      logs.push(chunk.toString());
+      done();
+    },
+  });
+  const app = buildHttpApp({ logger: pino({ level: 'silent' }, sink), stats: new BrokerStats() });
   const online = new Set<string>();
   const routes: string[] = [];
   app.addHook('onRoute', (route) => {
@@ -102,6 +111,7 @@ export async function openApiHarness(opts: { secureCookies?: boolean } = {}): Pr
     online,
     responses,
     routes,
+    logs,
     call,
     listen: async () => {
       await app.listen({ host: '127.0.0.1', port: 0 });
@@ -182,4 +192,61 @@ export async function seedTenants(h: ApiHarness): Promise<Seed> {
     },
     globex: { admin: await user('globex', 'admin') },
   };
+}
+
+/** A secret handed out once; `response` is the index (in h.responses) of the one answer allowed to show it, -1 for none. */
+export interface IssuedSecret {
+  value: string;
+  response: number;
+  what: string;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/**
+ * Scans every response so far: no password hash, token hash (API, device, session) or
+ * stored credential secret, ever; each issued secret only in the answer that issued it;
+ * a `secret` field only in the 201 of issuing or rotating a credential. Returns the
+ * number of forbidden values checked.
+ */
+export async function assertNoSecretLeaked(
+  h: ApiHarness,
+  seed: Seed,
+  issued: readonly IssuedSecret[],
+): Promise<number> {
+  const forbidden = new Map<string, string>();
+  for (const user of await h.store.listUsers()) {
+    forbidden.set(user.passwordHash, `password hash of ${user.username}`);
+    for (const t of await h.store.listApiTokens(user.id))
+      forbidden.set(t.tokenHash, `hash of API token ${t.id}`);
+  }
+  for (const device of (await h.store.listDevices({ limit: 1000 })).items) {
+    for (const c of await h.store.listCredentials(device.id)) {
+      if (c.secret !== null) forbidden.set(c.secret, `stored secret of ${c.kind} credential ${c.id}`);
+      if (c.kind === 'token') forbidden.set(c.lookup, `hash of device token ${c.id}`);
+    }
+  }
+  for (const user of [
+    seed.platform,
+    seed.acme.admin,
+    seed.acme.operator,
+    seed.acme.viewer,
+    seed.globex.admin,
+  ]) {
+    forbidden.set(sha256(user.token), `session token hash of ${user.username}`);
+  }
+  h.responses.forEach((res, index) => {
+    const where = `${res.method} ${res.url} (${res.status})`;
+    assert.doesNotMatch(res.text, /passwordHash|tokenHash/, where);
+    for (const [value, what] of forbidden) assert.ok(!res.text.includes(value), `${what} in ${where}`);
+    for (const secret of issued) {
+      if (index !== secret.response)
+        assert.ok(!res.text.includes(secret.value), `${secret.what} again in ${where}`);
+    }
+    if (/"secret":/.test(res.text)) {
+      assert.match(res.url, /\/credentials(\/[^/]+\/rotate)?$/, `a secret field in ${where}`);
+      assert.equal(res.status, 201, where);
+    }
+  });
+  return forbidden.size;
 }

@@ -343,5 +343,11 @@ describe('REST API: unexpected failures', () => {
     await h.app.close();
     assert.equal(res.status, 500);
     assert.deepEqual(res.json(), { error: 'INTERNAL', message: 'internal error' });
+    // The cause goes to the log instead, with the request it broke.
+    const line = h.logs.find((l) => l.includes('API request failed'));
+    assert.ok(line, h.logs.join(''));
+    assert.match(line, /"code":"STORE_FAILURE"/);
+    assert.match(line, /"url":"\/api\/devices"/);
+    assert.ok(!line.includes(token), 'the bearer token is not logged');
   });
 });

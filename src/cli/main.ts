@@ -24,8 +24,8 @@ Management (through the REST API of a running Halyard):
   tenant    add and list tenants
   user      add and list users
 
-Offline:
-  admin     admin reset-password: a new password for a lost platform admin's
+Recovery (offline, on the stopped platform's registry):
+  admin     admin reset-password: a new password for a platform admin
 
 Run "halyard <command> --help" for a command's options.`;
 

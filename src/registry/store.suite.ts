@@ -37,7 +37,13 @@ export function describeRegistryStoreConformance(
     beforeEach(async () => {
       const opened = await open();
       ctx.store = opened.store;
-      ctx.reopen = opened.reopen && (async () => (await ctx.store.close(), opened.reopen!()));
+      const { reopen } = opened;
+      ctx.reopen = reopen
+        ? async () => {
+            await ctx.store.close();
+            return reopen();
+          }
+        : undefined;
       cleanup = opened.cleanup;
     });
     afterEach(async () => {

@@ -29,7 +29,8 @@ export function buildHttpApp(opts: HttpAppOptions): HttpApp {
   const app = Fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
     // Warnings and errors only: a Prometheus scrape every few seconds would otherwise drown the log,
     // and app.ts already logs each listener's address once.
-    loggerInstance: opts.logger.child({}, { level: 'warn' }),
+    // (A quieter parent, e.g. silent in tests, stays quieter.)
+    loggerInstance: opts.logger.child({}, { level: opts.logger.levelVal > 40 ? opts.logger.level : 'warn' }),
     // serverFactory keeps one FastifyInstance type for both schemes (Fastify's https typing differs).
     serverFactory: tls
       ? (handler) => {

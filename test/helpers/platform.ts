@@ -26,7 +26,7 @@ export interface TestPlatform {
 export async function startTestPlatform(
   overrides: { security?: Record<string, unknown>; users?: unknown[]; databaseUrl?: string } = {},
 ): Promise<TestPlatform> {
-  const dataDir = await tempDir('halyard-platform-');
+  const dataDir = tempDir('halyard-platform-');
   const local = { host: '127.0.0.1', port: 0 };
   const config = configSchema.parse({
     dataDir,

@@ -28,7 +28,7 @@ export function postgresBinDir(): string | undefined {
  */
 export function postgresSkipReason(): string | undefined {
   if (postgresBinDir()) return undefined;
-  const reason = `PostgreSQL server binaries not found under ${ROOT}/*/bin; scripts/install-test-deps.sh installs them`;
+  const reason = `no PostgreSQL server binaries under ${ROOT}/*/bin (scripts/install-test-deps.sh installs them)`;
   if (process.env.CI === 'true') throw new Error(`${reason} (CI=true: the PostgreSQL tests must run)`);
   return reason;
 }
@@ -76,7 +76,10 @@ export async function startPostgres(): Promise<TestPostgres> {
   let port = 0;
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
-    const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+    const options = [
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`,
+      '-c fsync=off -c synchronous_commit=off -c full_page_writes=off',
+    ].join(' ');
     try {
       await tool('pg_ctl', ['start', '-w', '-t', '60', '-D', data, '-l', logFile, '-o', options]);
       break;

@@ -3,14 +3,16 @@ import { join } from 'node:path';
 import { silentLogger } from '../../src/core/logger.js';
 import { Registry, type RegistryOptions } from '../../src/registry/registry.js';
 import { SqliteRegistryStore } from '../../src/registry/sqlite/registry-store.js';
+import type { RegistryStore } from '../../src/registry/store.js';
 import { createCertificateAuthority, type CertificateAuthority } from '../../src/transport/pki.js';
 import { tempDir } from './temp-dir.js';
 
 export interface TestRegistry {
   registry: Registry;
-  store: SqliteRegistryStore;
+  store: RegistryStore;
   ca: CertificateAuthority;
   secretKey: Buffer;
+  /** Closes the store, unless it was passed in (then its owner closes it). */
   close(): Promise<void>;
 }
 
@@ -19,11 +21,15 @@ let sharedCa: Promise<CertificateAuthority> | undefined;
 
 /**
  * A Registry on a real SQLite store in a fresh temp directory, with a platform
- * CA and a random secret key. `overrides` replace any constructor option
- * (a clock, a lockout policy…); the store and CA can be passed in too.
+ * CA and a random secret key. `overrides` replace any constructor option: a
+ * clock, a lockout policy, or another store (e.g. PostgreSQL, or a second
+ * registry over the same store).
  */
 export async function openTestRegistry(overrides: Partial<RegistryOptions> = {}): Promise<TestRegistry> {
-  const store = (overrides.store as SqliteRegistryStore | undefined) ?? openStore();
+  const ownStore = overrides.store === undefined;
+  const store =
+    overrides.store ??
+    SqliteRegistryStore.open(join(tempDir('halyard-registry-'), 'registry.db'), { synchronous: 'normal' });
   sharedCa ??= createCertificateAuthority({ commonName: 'Halyard Test CA', days: 30 });
   const ca = overrides.ca ?? (await sharedCa);
   const secretKey = overrides.secretKey ?? randomBytes(32);
@@ -36,11 +42,5 @@ export async function openTestRegistry(overrides: Partial<RegistryOptions> = {})
     ca,
     secretKey,
   });
-  return { registry, store, ca, secretKey, close: () => store.close() };
-}
-
-function openStore(): SqliteRegistryStore {
-  return SqliteRegistryStore.open(join(tempDir('halyard-registry-'), 'registry.db'), {
-    synchronous: 'normal',
-  });
+  return { registry, store, ca, secretKey, close: () => (ownStore ? store.close() : Promise.resolve()) };
 }

@@ -46,7 +46,8 @@ export const REGISTRY_PG_MIGRATIONS: readonly PgMigration[] = [
 
       CREATE TABLE user_sessions (
         token_hash TEXT COLLATE "C" CONSTRAINT user_sessions_pkey PRIMARY KEY,
-        user_id    TEXT COLLATE "C" NOT NULL CONSTRAINT user_sessions_user_fkey REFERENCES users (id) ON DELETE CASCADE,
+        user_id    TEXT COLLATE "C" NOT NULL
+                   CONSTRAINT user_sessions_user_fkey REFERENCES users (id) ON DELETE CASCADE,
         created_at BIGINT NOT NULL,
         expires_at BIGINT NOT NULL,
         address    TEXT
@@ -56,7 +57,8 @@ export const REGISTRY_PG_MIGRATIONS: readonly PgMigration[] = [
 
       CREATE TABLE api_tokens (
         id           TEXT COLLATE "C" CONSTRAINT api_tokens_pkey PRIMARY KEY,
-        user_id      TEXT COLLATE "C" NOT NULL CONSTRAINT api_tokens_user_fkey REFERENCES users (id) ON DELETE CASCADE,
+        user_id      TEXT COLLATE "C" NOT NULL
+                     CONSTRAINT api_tokens_user_fkey REFERENCES users (id) ON DELETE CASCADE,
         name         TEXT NOT NULL,
         token_hash   TEXT COLLATE "C" NOT NULL CONSTRAINT api_tokens_token_hash_key UNIQUE,
         created_at   BIGINT NOT NULL,

@@ -96,7 +96,10 @@ describe('PostgresRegistryStore', { skip }, () => {
       assert.strictEqual((await store.getTenant('t1'))?.createdAt, 8_640_000_000_000);
       assert.strictEqual(await store.countDevices(), 1);
       assert.strictEqual(typeof (await store.appendAudit(auditEntry())).id, 'number');
-      assert.strictEqual(pg.types.getTypeParser(pg.types.builtins.INT8)('42'), '42');
+      const globalParser = pg.types.getTypeParser(pg.types.builtins.INT8, 'text') as (
+        text: string,
+      ) => unknown;
+      assert.strictEqual(globalParser('42'), '42');
     } finally {
       await store.close();
       await drop();

@@ -17,7 +17,7 @@ export function profileInUse(id: string, devices: number): HalyardError {
   });
 }
 
-/** A password username or hmac device id names one device, even though rotation lets it have several credentials. */
+/** A password username or hmac device id names one device, though rotation gives it several credentials. */
 export function lookupTaken(kind: CredentialKind): HalyardError {
   return new HalyardError('CONFLICT', `another device has an unrevoked ${kind} credential with this lookup`, {
     field: 'lookup',

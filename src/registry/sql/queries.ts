@@ -69,7 +69,7 @@ export function auditWhere(q: AuditQuery): Where {
   if (q.tenantId !== undefined) add('tenant_id = ?', q.tenantId);
   if (q.actor !== undefined) add('actor = ?', q.actor);
   if (q.action !== undefined) {
-    // A prefix is compared exactly (LIKE would ignore case in SQLite); lengths count code points, as substr does.
+    // Compared exactly (LIKE would ignore case in SQLite); lengths in code points, as substr counts.
     if (q.action.endsWith('.')) add('substr(action, 1, ?) = ?', [...q.action].length, q.action);
     else add('action = ?', q.action);
   }

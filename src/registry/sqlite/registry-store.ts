@@ -1,9 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database, { type Statement } from 'better-sqlite3';
-import { HalyardError } from '../../core/errors.js';
-import { silentLogger, type Logger } from '../../core/logger.js';
-import { migrate } from '../../store/sqlite/migrations.js';
 import type {
   ApiToken,
   AuditEntry,
@@ -17,8 +11,8 @@ import type {
   User,
   UserSession,
 } from '../model.js';
-import { auditWhere, deviceWhere, pageLimit, pageOffset, type SqlDialect } from '../sql/queries.js';
 import { lookupTaken, profileInUse, tenantInUse } from '../sql/conflicts.js';
+import { auditWhere, deviceWhere, pageLimit, pageOffset, type SqlDialect } from '../sql/queries.js';
 import * as rows from '../sql/rows.js';
 import type {
   AuditQuery,
@@ -29,15 +23,9 @@ import type {
   TenantPatch,
   UserPatch,
 } from '../store.js';
-import { REGISTRY_MIGRATIONS } from './migrations.js';
+import { RegistryDatabase, type RegistryDatabaseOptions } from './database.js';
 
-export interface SqliteRegistryStoreOptions {
-  /** 'full' (default) survives power loss; 'normal' in WAL mode survives a process crash. */
-  synchronous?: 'full' | 'normal';
-  /** How long a write waits for another connection's lock before failing. */
-  busyTimeoutMs?: number;
-  logger?: Logger;
-}
+export type SqliteRegistryStoreOptions = RegistryDatabaseOptions;
 
 const DIALECT: SqlDialect = {
   hasTag: 'EXISTS (SELECT 1 FROM json_each(devices.tags) AS t WHERE t.value = ?)',
@@ -45,9 +33,6 @@ const DIALECT: SqlDialect = {
   ilike: 'LIKE',
   bool: (value) => (value ? 1 : 0),
 };
-
-/** better-sqlite3 binds neither booleans nor undefined. */
-const bind = (v: unknown): unknown => (typeof v === 'boolean' ? (v ? 1 : 0) : v === undefined ? null : v);
 
 /**
  * The registry in one SQLite file (WAL, foreign keys on). The methods return
@@ -57,65 +42,47 @@ const bind = (v: unknown): unknown => (typeof v === 'boolean' ? (v ? 1 : 0) : v 
  */
 export class SqliteRegistryStore implements RegistryStore {
   readonly dialect = 'sqlite' as const;
-  private readonly statements = new Map<string, Statement>();
 
-  private constructor(
-    private readonly db: Database.Database,
-    private readonly path: string,
-  ) {}
+  private constructor(private readonly db: RegistryDatabase) {}
 
   static open(path: string, opts: SqliteRegistryStoreOptions = {}): SqliteRegistryStore {
-    const log = opts.logger ?? silentLogger();
-    let db: Database.Database | undefined;
-    try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      db = new Database(path);
-      db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-      db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
-      // Per connection, and off by default: the cascades and restrictions of the schema need it.
-      db.pragma('foreign_keys = ON');
-      const { from, to } = migrate(db, REGISTRY_MIGRATIONS);
-      if (from !== to) log.info({ path, from, to }, 'sqlite registry schema migrated');
-      return new SqliteRegistryStore(db, path);
-    } catch (err) {
-      db?.close();
-      throw storeError('could not open the SQLite registry store', path, err);
-    }
+    return new SqliteRegistryStore(RegistryDatabase.open(path, opts));
   }
 
   // Tenants
 
   createTenant(tenant: Tenant): Promise<void> {
-    return this.run('create the tenant', () => {
-      this.insert(rows.tenantInsert(tenant));
+    return this.db.run('create the tenant', () => {
+      this.db.insert(rows.tenantInsert(tenant));
     });
   }
 
   getTenant(id: string): Promise<Tenant | undefined> {
-    return this.run('read the tenant', () => this.tenant(id));
+    return this.db.run('read the tenant', () =>
+      this.db.one('SELECT * FROM tenants WHERE id = ?', [id], rows.tenantFromRow),
+    );
   }
 
   listTenants(): Promise<Tenant[]> {
-    return this.run('list tenants', () =>
-      this.all<rows.TenantRow>('SELECT * FROM tenants ORDER BY id').map(rows.tenantFromRow),
+    return this.db.run('list tenants', () =>
+      this.db.list('SELECT * FROM tenants ORDER BY id', [], rows.tenantFromRow),
     );
   }
 
   updateTenant(id: string, patch: TenantPatch): Promise<Tenant | undefined> {
-    return this.run('update the tenant', () =>
-      this.patch('tenants', id, patch, rows.TENANT_PATCH, () => this.tenant(id)),
+    return this.db.run('update the tenant', () =>
+      this.db.patch('tenants', id, patch, rows.TENANT_PATCH, rows.tenantFromRow),
     );
   }
 
   deleteTenant(id: string): Promise<boolean> {
-    return this.run('delete the tenant', () =>
-      this.write(() => {
-        const devices = this.count('SELECT count(*) AS n FROM devices WHERE tenant_id = ?', id);
-        const users = this.count('SELECT count(*) AS n FROM users WHERE tenant_id = ?', id);
+    return this.db.run('delete the tenant', () =>
+      this.db.write(() => {
+        const devices = this.db.count('SELECT count(*) AS n FROM devices WHERE tenant_id = ?', id);
+        const users = this.db.count('SELECT count(*) AS n FROM users WHERE tenant_id = ?', id);
         if (devices > 0 || users > 0) throw tenantInUse(id, devices, users);
         // Profiles and CAs go with it (ON DELETE CASCADE).
-        return this.exec('DELETE FROM tenants WHERE id = ?', id) > 0;
+        return this.db.exec('DELETE FROM tenants WHERE id = ?', id) > 0;
       }),
     );
   }
@@ -123,82 +90,89 @@ export class SqliteRegistryStore implements RegistryStore {
   // Users
 
   createUser(user: User): Promise<void> {
-    return this.run('create the user', () =>
-      this.write(() => {
-        this.requireParent('tenants', 'tenantId', user.tenantId);
-        this.insert(rows.userInsert(user));
+    return this.db.run('create the user', () =>
+      this.db.write(() => {
+        this.db.requireParent('tenants', 'tenantId', user.tenantId);
+        this.db.insert(rows.userInsert(user));
       }),
     );
   }
 
   getUser(id: string): Promise<User | undefined> {
-    return this.run('read the user', () => this.user('id', id));
+    return this.db.run('read the user', () =>
+      this.db.one('SELECT * FROM users WHERE id = ?', [id], rows.userFromRow),
+    );
   }
 
   getUserByUsername(username: string): Promise<User | undefined> {
-    return this.run('read the user', () => this.user('username', username));
+    return this.db.run('read the user', () =>
+      this.db.one('SELECT * FROM users WHERE username = ?', [username], rows.userFromRow),
+    );
   }
 
   listUsers(filter: { tenantId?: string | null } = {}): Promise<User[]> {
-    return this.run('list users', () => {
-      const { tenantId } = filter;
-      const list =
-        tenantId === undefined
-          ? this.all<rows.UserRow>('SELECT * FROM users ORDER BY id')
-          : tenantId === null
-            ? this.all<rows.UserRow>('SELECT * FROM users WHERE tenant_id IS NULL ORDER BY id')
-            : this.all<rows.UserRow>('SELECT * FROM users WHERE tenant_id = ? ORDER BY id', tenantId);
-      return list.map(rows.userFromRow);
-    });
+    const { tenantId } = filter;
+    return this.db.run('list users', () =>
+      tenantId === undefined
+        ? this.db.list('SELECT * FROM users ORDER BY id', [], rows.userFromRow)
+        : tenantId === null
+          ? this.db.list('SELECT * FROM users WHERE tenant_id IS NULL ORDER BY id', [], rows.userFromRow)
+          : this.db.list('SELECT * FROM users WHERE tenant_id = ? ORDER BY id', [tenantId], rows.userFromRow),
+    );
   }
 
   updateUser(id: string, patch: UserPatch): Promise<User | undefined> {
-    return this.run('update the user', () =>
-      this.patch('users', id, patch, rows.USER_PATCH, () => this.user('id', id)),
+    return this.db.run('update the user', () =>
+      this.db.patch('users', id, patch, rows.USER_PATCH, rows.userFromRow),
     );
   }
 
   deleteUser(id: string): Promise<boolean> {
     // Sessions and API tokens go with it (ON DELETE CASCADE).
-    return this.run('delete the user', () => this.exec('DELETE FROM users WHERE id = ?', id) > 0);
+    return this.db.run('delete the user', () => this.db.exec('DELETE FROM users WHERE id = ?', id) > 0);
   }
 
   // Profiles
 
   createProfile(profile: DeviceProfile): Promise<void> {
-    return this.run('create the profile', () =>
-      this.write(() => {
-        this.requireParent('tenants', 'tenantId', profile.tenantId);
-        this.insert(rows.profileInsert(profile));
+    return this.db.run('create the profile', () =>
+      this.db.write(() => {
+        this.db.requireParent('tenants', 'tenantId', profile.tenantId);
+        this.db.insert(rows.profileInsert(profile));
       }),
     );
   }
 
   getProfile(id: string): Promise<DeviceProfile | undefined> {
-    return this.run('read the profile', () => this.profile(id));
+    return this.db.run('read the profile', () =>
+      this.db.one('SELECT * FROM device_profiles WHERE id = ?', [id], rows.profileFromRow),
+    );
   }
 
   listProfiles(tenantId?: string): Promise<DeviceProfile[]> {
-    return this.run('list profiles', () =>
-      (tenantId === undefined
-        ? this.all<rows.ProfileRow>('SELECT * FROM device_profiles ORDER BY id')
-        : this.all<rows.ProfileRow>('SELECT * FROM device_profiles WHERE tenant_id = ? ORDER BY id', tenantId)
-      ).map(rows.profileFromRow),
+    return this.db.run('list profiles', () =>
+      tenantId === undefined
+        ? this.db.list('SELECT * FROM device_profiles ORDER BY id', [], rows.profileFromRow)
+        : this.db.list(
+            'SELECT * FROM device_profiles WHERE tenant_id = ? ORDER BY id',
+            [tenantId],
+            rows.profileFromRow,
+          ),
     );
   }
 
   updateProfile(id: string, patch: ProfilePatch): Promise<DeviceProfile | undefined> {
-    return this.run('update the profile', () =>
-      this.patch('device_profiles', id, patch, rows.PROFILE_PATCH, () => this.profile(id)),
+    return this.db.run('update the profile', () =>
+      this.db.patch('device_profiles', id, patch, rows.PROFILE_PATCH, rows.profileFromRow),
     );
   }
 
   deleteProfile(id: string): Promise<boolean> {
-    return this.run('delete the profile', () =>
-      this.write(() => {
-        const devices = this.count('SELECT count(*) AS n FROM devices WHERE profile_id = ?', id);
+    return this.db.run('delete the profile', () =>
+      this.db.write(() => {
+        const devices = this.db.count('SELECT count(*) AS n FROM devices WHERE profile_id = ?', id);
         if (devices > 0) throw profileInUse(id, devices);
-        return this.exec('DELETE FROM device_profiles WHERE id = ?', id) > 0;
+        return this.db.exec('DELETE FROM device_profiles WHERE id = ?', id) > 0;
       }),
     );
   }
@@ -206,363 +180,259 @@ export class SqliteRegistryStore implements RegistryStore {
   // Devices
 
   createDevice(device: Device): Promise<void> {
-    return this.run('create the device', () =>
-      this.write(() => {
-        this.requireParent('tenants', 'tenantId', device.tenantId);
-        this.requireParent('device_profiles', 'profileId', device.profileId);
-        this.insert(rows.deviceInsert(device));
+    return this.db.run('create the device', () =>
+      this.db.write(() => {
+        this.db.requireParent('tenants', 'tenantId', device.tenantId);
+        this.db.requireParent('device_profiles', 'profileId', device.profileId);
+        this.db.insert(rows.deviceInsert(device));
       }),
     );
   }
 
   getDevice(id: string): Promise<Device | undefined> {
-    return this.run('read the device', () => this.device(id));
+    return this.db.run('read the device', () =>
+      this.db.one('SELECT * FROM devices WHERE id = ?', [id], rows.deviceFromRow),
+    );
   }
 
   listDevices(query: DeviceQuery): Promise<Page<Device>> {
-    return this.run('list devices', () =>
-      // One read transaction, so that total and items agree.
-      this.db.transaction(() => {
-        const where = deviceWhere(query, DIALECT);
-        const total = this.count(`SELECT count(*) AS n FROM devices${where.sql}`, ...where.params);
-        const items = this.all<rows.DeviceRow>(
+    const where = deviceWhere(query, DIALECT);
+    return this.db.run('list devices', () =>
+      // One snapshot, so that total and items agree.
+      this.db.read(() => ({
+        total: this.db.count(`SELECT count(*) AS n FROM devices${where.sql}`, ...where.params),
+        items: this.db.list(
           `SELECT * FROM devices${where.sql} ORDER BY id LIMIT ? OFFSET ?`,
-          ...where.params,
-          pageLimit(query.limit),
-          pageOffset(query.offset),
-        ).map(rows.deviceFromRow);
-        return { items, total };
-      })(),
+          [...where.params, pageLimit(query.limit), pageOffset(query.offset)],
+          rows.deviceFromRow,
+        ),
+      })),
     );
   }
 
   updateDevice(id: string, patch: DevicePatch): Promise<Device | undefined> {
-    return this.run('update the device', () =>
-      this.write(() => {
+    return this.db.run('update the device', () =>
+      this.db.write(() => {
         if (patch.profileId !== undefined)
-          this.requireParent('device_profiles', 'profileId', patch.profileId);
-        return this.patch('devices', id, patch, rows.DEVICE_PATCH, () => this.device(id));
+          this.db.requireParent('device_profiles', 'profileId', patch.profileId);
+        return this.db.patch('devices', id, patch, rows.DEVICE_PATCH, rows.deviceFromRow);
       }),
     );
   }
 
   deleteDevice(id: string): Promise<boolean> {
     // Credentials go with it (ON DELETE CASCADE).
-    return this.run('delete the device', () => this.exec('DELETE FROM devices WHERE id = ?', id) > 0);
+    return this.db.run('delete the device', () => this.db.exec('DELETE FROM devices WHERE id = ?', id) > 0);
   }
 
   setLastSeen(entries: ReadonlyArray<{ deviceId: string; at: number }>): Promise<void> {
-    return this.run('record last-seen times', () =>
-      this.write(() => {
-        for (const e of entries) this.exec('UPDATE devices SET last_seen = ? WHERE id = ?', e.at, e.deviceId);
+    return this.db.run('record last-seen times', () =>
+      this.db.write(() => {
+        for (const e of entries)
+          this.db.exec('UPDATE devices SET last_seen = ? WHERE id = ?', e.at, e.deviceId);
       }),
     );
   }
 
   countDevices(tenantId?: string): Promise<number> {
-    return this.run('count devices', () =>
+    return this.db.run('count devices', () =>
       tenantId === undefined
-        ? this.count('SELECT count(*) AS n FROM devices')
-        : this.count('SELECT count(*) AS n FROM devices WHERE tenant_id = ?', tenantId),
+        ? this.db.count('SELECT count(*) AS n FROM devices')
+        : this.db.count('SELECT count(*) AS n FROM devices WHERE tenant_id = ?', tenantId),
     );
   }
 
   // Credentials
 
   createCredential(credential: Credential): Promise<void> {
-    return this.run('create the credential', () =>
-      this.write(() => {
-        this.requireParent('devices', 'deviceId', credential.deviceId);
-        const other = this.get<{ device_id: string }>(
-          `SELECT device_id FROM credentials
-            WHERE kind = ? AND lookup = ? AND revoked_at IS NULL AND device_id <> ? LIMIT 1`,
-          credential.kind,
-          credential.lookup,
-          credential.deviceId,
+    const { kind, lookup, deviceId } = credential;
+    return this.db.run('create the credential', () =>
+      this.db.write(() => {
+        this.db.requireParent('devices', 'deviceId', deviceId);
+        const others = this.db.count(
+          `SELECT count(*) AS n FROM credentials
+            WHERE kind = ? AND lookup = ? AND revoked_at IS NULL AND device_id <> ?`,
+          kind,
+          lookup,
+          deviceId,
         );
-        if (other) throw lookupTaken(credential.kind);
-        this.insert(rows.credentialInsert(credential));
+        if (others > 0) throw lookupTaken(kind);
+        this.db.insert(rows.credentialInsert(credential));
       }),
     );
   }
 
   getCredential(id: string): Promise<Credential | undefined> {
-    return this.run('read the credential', () => this.credential(id));
+    return this.db.run('read the credential', () =>
+      this.db.one('SELECT * FROM credentials WHERE id = ?', [id], rows.credentialFromRow),
+    );
   }
 
   listCredentials(deviceId: string): Promise<Credential[]> {
-    return this.run('list credentials', () =>
-      this.all<rows.CredentialRow>(
+    return this.db.run('list credentials', () =>
+      this.db.list(
         'SELECT * FROM credentials WHERE device_id = ? ORDER BY created_at, id',
-        deviceId,
-      ).map(rows.credentialFromRow),
+        [deviceId],
+        rows.credentialFromRow,
+      ),
     );
   }
 
   findCredentials(kind: CredentialKind, lookup: string): Promise<Credential[]> {
-    return this.run('find credentials', () =>
-      this.all<rows.CredentialRow>(
+    return this.db.run('find credentials', () =>
+      this.db.list(
         `SELECT * FROM credentials WHERE kind = ? AND lookup = ? AND revoked_at IS NULL
           ORDER BY created_at, id`,
-        kind,
-        lookup,
-      ).map(rows.credentialFromRow),
+        [kind, lookup],
+        rows.credentialFromRow,
+      ),
     );
   }
 
   revokeCredential(id: string, at: number): Promise<Credential | undefined> {
-    return this.run('revoke the credential', () =>
-      this.write(() => {
-        // Revoking twice keeps the first time.
-        this.exec('UPDATE credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', at, id);
-        return this.credential(id);
-      }),
+    // Revoking twice keeps the first time.
+    return this.db.run('revoke the credential', () =>
+      this.db.one(
+        'UPDATE credentials SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? RETURNING *',
+        [at, id],
+        rows.credentialFromRow,
+      ),
     );
   }
 
   // Tenant CAs
 
   addTenantCa(ca: TenantCa): Promise<void> {
-    return this.run('add the tenant CA', () =>
-      this.write(() => {
-        this.requireParent('tenants', 'tenantId', ca.tenantId);
-        this.insert(rows.tenantCaInsert(ca));
+    return this.db.run('add the tenant CA', () =>
+      this.db.write(() => {
+        this.db.requireParent('tenants', 'tenantId', ca.tenantId);
+        this.db.insert(rows.tenantCaInsert(ca));
       }),
     );
   }
 
   listTenantCas(tenantId?: string): Promise<TenantCa[]> {
-    return this.run('list tenant CAs', () =>
-      (tenantId === undefined
-        ? this.all<rows.TenantCaRow>('SELECT * FROM tenant_cas ORDER BY created_at, id')
-        : this.all<rows.TenantCaRow>(
+    return this.db.run('list tenant CAs', () =>
+      tenantId === undefined
+        ? this.db.list('SELECT * FROM tenant_cas ORDER BY created_at, id', [], rows.tenantCaFromRow)
+        : this.db.list(
             'SELECT * FROM tenant_cas WHERE tenant_id = ? ORDER BY created_at, id',
-            tenantId,
-          )
-      ).map(rows.tenantCaFromRow),
+            [tenantId],
+            rows.tenantCaFromRow,
+          ),
     );
   }
 
   removeTenantCa(id: string): Promise<boolean> {
-    return this.run('remove the tenant CA', () => this.exec('DELETE FROM tenant_cas WHERE id = ?', id) > 0);
+    return this.db.run(
+      'remove the tenant CA',
+      () => this.db.exec('DELETE FROM tenant_cas WHERE id = ?', id) > 0,
+    );
   }
 
   // API tokens
 
   createApiToken(token: ApiToken): Promise<void> {
-    return this.run('create the API token', () =>
-      this.write(() => {
-        this.requireParent('users', 'userId', token.userId);
-        this.insert(rows.apiTokenInsert(token));
+    return this.db.run('create the API token', () =>
+      this.db.write(() => {
+        this.db.requireParent('users', 'userId', token.userId);
+        this.db.insert(rows.apiTokenInsert(token));
       }),
     );
   }
 
   findApiToken(tokenHash: string): Promise<ApiToken | undefined> {
-    return this.run('find the API token', () => this.apiToken('token_hash', tokenHash));
+    return this.db.run('find the API token', () =>
+      this.db.one('SELECT * FROM api_tokens WHERE token_hash = ?', [tokenHash], rows.apiTokenFromRow),
+    );
   }
 
   listApiTokens(userId: string): Promise<ApiToken[]> {
-    return this.run('list API tokens', () =>
-      this.all<rows.ApiTokenRow>(
+    return this.db.run('list API tokens', () =>
+      this.db.list(
         'SELECT * FROM api_tokens WHERE user_id = ? ORDER BY created_at, id',
-        userId,
-      ).map(rows.apiTokenFromRow),
+        [userId],
+        rows.apiTokenFromRow,
+      ),
     );
   }
 
   revokeApiToken(id: string, at: number): Promise<ApiToken | undefined> {
-    return this.run('revoke the API token', () =>
-      this.write(() => {
-        this.exec('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', at, id);
-        return this.apiToken('id', id);
-      }),
+    return this.db.run('revoke the API token', () =>
+      this.db.one(
+        'UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? RETURNING *',
+        [at, id],
+        rows.apiTokenFromRow,
+      ),
     );
   }
 
   touchApiToken(id: string, at: number): Promise<void> {
-    return this.run('touch the API token', () => {
-      this.exec('UPDATE api_tokens SET last_used_at = ? WHERE id = ?', at, id);
+    return this.db.run('touch the API token', () => {
+      this.db.exec('UPDATE api_tokens SET last_used_at = ? WHERE id = ?', at, id);
     });
   }
 
   // Browser sessions
 
   createSession(session: UserSession): Promise<void> {
-    return this.run('create the session', () =>
-      this.write(() => {
-        this.requireParent('users', 'userId', session.userId);
-        this.insert(rows.sessionInsert(session));
+    return this.db.run('create the session', () =>
+      this.db.write(() => {
+        this.db.requireParent('users', 'userId', session.userId);
+        this.db.insert(rows.sessionInsert(session));
       }),
     );
   }
 
   findSession(tokenHash: string): Promise<UserSession | undefined> {
-    return this.run('find the session', () => {
-      const row = this.get<rows.SessionRow>('SELECT * FROM user_sessions WHERE token_hash = ?', tokenHash);
-      return row && rows.sessionFromRow(row);
-    });
+    return this.db.run('find the session', () =>
+      this.db.one('SELECT * FROM user_sessions WHERE token_hash = ?', [tokenHash], rows.sessionFromRow),
+    );
   }
 
   deleteSession(tokenHash: string): Promise<boolean> {
-    return this.run(
+    return this.db.run(
       'delete the session',
-      () => this.exec('DELETE FROM user_sessions WHERE token_hash = ?', tokenHash) > 0,
+      () => this.db.exec('DELETE FROM user_sessions WHERE token_hash = ?', tokenHash) > 0,
     );
   }
 
   deleteUserSessions(userId: string): Promise<number> {
-    return this.run('delete the user sessions', () =>
-      this.exec('DELETE FROM user_sessions WHERE user_id = ?', userId),
+    return this.db.run('delete the user sessions', () =>
+      this.db.exec('DELETE FROM user_sessions WHERE user_id = ?', userId),
     );
   }
 
   deleteExpiredSessions(now: number): Promise<number> {
-    return this.run('delete expired sessions', () =>
-      this.exec('DELETE FROM user_sessions WHERE expires_at <= ?', now),
+    return this.db.run('delete expired sessions', () =>
+      this.db.exec('DELETE FROM user_sessions WHERE expires_at <= ?', now),
     );
   }
 
   // Audit
 
   appendAudit(entry: Omit<AuditEntry, 'id'>): Promise<AuditEntry> {
-    return this.run('append to the audit log', () =>
-      this.write(() => {
-        const id = this.insert(rows.auditInsert(entry));
-        return rows.auditFromRow(this.get<rows.AuditRow>('SELECT * FROM audit_log WHERE id = ?', id)!);
+    return this.db.run('append to the audit log', () =>
+      this.db.write(() => {
+        const id = this.db.insert(rows.auditInsert(entry));
+        return this.db.one('SELECT * FROM audit_log WHERE id = ?', [id], rows.auditFromRow)!;
       }),
     );
   }
 
   queryAudit(query: AuditQuery): Promise<AuditEntry[]> {
-    return this.run('query the audit log', () => {
-      const where = auditWhere(query);
-      return this.all<rows.AuditRow>(
+    const where = auditWhere(query);
+    return this.db.run('query the audit log', () =>
+      this.db.list(
         `SELECT * FROM audit_log${where.sql} ORDER BY id DESC LIMIT ?`,
-        ...where.params,
-        pageLimit(query.limit),
-      ).map(rows.auditFromRow);
-    });
+        [...where.params, pageLimit(query.limit)],
+        rows.auditFromRow,
+      ),
+    );
   }
 
   close(): Promise<void> {
-    this.statements.clear();
-    if (this.db.open) this.db.close();
+    this.db.close();
     return Promise.resolve();
   }
-
-  // Helpers
-
-  private tenant(id: string): Tenant | undefined {
-    const row = this.get<rows.TenantRow>('SELECT * FROM tenants WHERE id = ?', id);
-    return row && rows.tenantFromRow(row);
-  }
-
-  private user(by: 'id' | 'username', value: string): User | undefined {
-    const row = this.get<rows.UserRow>(`SELECT * FROM users WHERE ${by} = ?`, value);
-    return row && rows.userFromRow(row);
-  }
-
-  private profile(id: string): DeviceProfile | undefined {
-    const row = this.get<rows.ProfileRow>('SELECT * FROM device_profiles WHERE id = ?', id);
-    return row && rows.profileFromRow(row);
-  }
-
-  private device(id: string): Device | undefined {
-    const row = this.get<rows.DeviceRow>('SELECT * FROM devices WHERE id = ?', id);
-    return row && rows.deviceFromRow(row);
-  }
-
-  private credential(id: string): Credential | undefined {
-    const row = this.get<rows.CredentialRow>('SELECT * FROM credentials WHERE id = ?', id);
-    return row && rows.credentialFromRow(row);
-  }
-
-  private apiToken(by: 'id' | 'token_hash', value: string): ApiToken | undefined {
-    const row = this.get<rows.ApiTokenRow>(`SELECT * FROM api_tokens WHERE ${by} = ?`, value);
-    return row && rows.apiTokenFromRow(row);
-  }
-
-  /** NOT_FOUND naming the field when a referenced record is missing (SQLite's own error names no key). */
-  private requireParent(table: string, field: string, id: string | null): void {
-    if (id !== null && !this.get(`SELECT 1 FROM ${table} WHERE id = ?`, id)) {
-      throw new HalyardError('NOT_FOUND', `${field} "${id}" names no existing record`, { field });
-    }
-  }
-
-  private patch<T>(
-    table: string,
-    id: string,
-    patch: object,
-    spec: readonly rows.PatchColumn[],
-    read: () => T | undefined,
-  ): T | undefined {
-    const sets = rows.patchAssignments(patch, spec);
-    if (sets.length === 0) return read();
-    return this.write(() => {
-      const assignments = sets.map((s) => `${s.column} = ?`).join(', ');
-      const changed = this.exec(
-        `UPDATE ${table} SET ${assignments} WHERE id = ?`,
-        ...sets.map((s) => s.value),
-        id,
-      );
-      return changed > 0 ? read() : undefined;
-    });
-  }
-
-  /** Returns the new rowid. */
-  private insert(i: rows.Insert): number {
-    const sql = `INSERT INTO ${i.table} (${i.columns.join(', ')}) VALUES (${i.columns.map(() => '?').join(', ')})`;
-    return Number(this.statement(sql).run(...i.values.map(bind)).lastInsertRowid);
-  }
-
-  private write<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
-  }
-
-  private exec(sql: string, ...params: unknown[]): number {
-    return this.statement(sql).run(...params.map(bind)).changes;
-  }
-
-  private get<R>(sql: string, ...params: unknown[]): R | undefined {
-    return this.statement(sql).get(...params.map(bind)) as R | undefined;
-  }
-
-  private all<R>(sql: string, ...params: unknown[]): R[] {
-    return this.statement(sql).all(...params.map(bind)) as R[];
-  }
-
-  private count(sql: string, ...params: unknown[]): number {
-    return this.get<{ n: number }>(sql, ...params)!.n;
-  }
-
-  /** Statements are prepared once per SQL text; the filter and patch combinations are few. */
-  private statement(sql: string): Statement {
-    let st = this.statements.get(sql);
-    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
-    return st;
-  }
-
-  private run<T>(what: string, fn: () => T): Promise<T> {
-    try {
-      return Promise.resolve(fn());
-    } catch (err) {
-      return Promise.reject(storeError(`could not ${what}`, this.path, err));
-    }
-  }
-}
-
-function storeError(what: string, path: string, err: unknown): HalyardError {
-  if (err instanceof HalyardError) return err;
-  if (
-    err instanceof Database.SqliteError &&
-    (err.code === 'SQLITE_CONSTRAINT_UNIQUE' || err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
-  ) {
-    // "UNIQUE constraint failed: credentials.kind, credentials.lookup": the last column names the key.
-    const column = err.message.split(/[ .]/).pop() ?? 'id';
-    const field = rows.fieldOf(column);
-    return new HalyardError('CONFLICT', `${what}: the ${field} is taken`, { field }, { cause: err });
-  }
-  const detail = err instanceof Error ? err.message : undefined;
-  return new HalyardError('STORE_FAILURE', detail ? `${what}: ${detail}` : what, { path }, { cause: err });
 }

@@ -13,7 +13,10 @@ export interface Migration {
   up(db: Database): void;
 }
 
-/** Every Halyard table lives in one file, so broker, registry and telemetry steps share this list. */
+/**
+ * The broker's steps (broker.db). A store with a file of its own keeps its own list and
+ * runs it through migrate() below, e.g. the registry (registry/sqlite/migrations.ts).
+ */
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
