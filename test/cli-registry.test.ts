@@ -267,8 +267,8 @@ describe('halyard device', () => {
 
     // Existing files are not overwritten, and then nothing is issued.
     failed(await halyard(['device', 'cert', 'd2', '--out', out]), 1, /d2\.key\.pem exists already/);
-    const after = await session.platform.app.registry.listCredentials(SYSTEM_ACTOR, 'd2');
-    assert.equal(after.length, credentials.length);
+    const afterwards = await session.platform.app.registry.listCredentials(SYSTEM_ACTOR, 'd2');
+    assert.equal(afterwards.length, credentials.length);
   });
 
   it('revoke closes connections that used the credential', async () => {
