@@ -7,7 +7,6 @@ import { openRegistryStore } from '../registry/open-store.js';
 import { Registry } from '../registry/registry.js';
 import { loadOrCreateSecretKey } from '../registry/secrets.js';
 import { ensureLocalCa } from '../transport/index.js';
-import { CLIENT_ENV_VARS } from './api-client.js';
 import { CommandError, EXIT_OK, EXIT_USAGE, UsageError, type CliIo } from './errors.js';
 
 export const ADMIN_HELP = `Usage: halyard admin reset-password [--username <name>] [--config <file>] [--<key.path> <value>...]
@@ -41,7 +40,7 @@ export async function runAdmin(argv: string[], io: CliIo): Promise<number> {
   const { username, configArgs } = takeUsername(rest);
   let config: Config;
   try {
-    config = loadConfig({ argv: configArgs, env: configEnv(process.env), cwd: process.cwd() });
+    config = loadConfig({ argv: configArgs, env: process.env, cwd: process.cwd() });
   } catch (err) {
     if (isHalyardError(err, 'CONFIG_INVALID') || isHalyardError(err, 'CONFIG_FILE_UNREADABLE')) {
       io.stderr.write(`${err.message}\n`);
@@ -57,13 +56,6 @@ export async function runAdmin(argv: string[], io: CliIo): Promise<number> {
       `  halyard login --username ${reset.username}\n`,
   );
   return EXIT_OK;
-}
-
-/** The environment without the CLI's own HALYARD_ variables, which name no configuration key. */
-function configEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const copy = { ...env };
-  for (const name of CLIENT_ENV_VARS) delete copy[name];
-  return copy;
 }
 
 /** `--username`/`-u` is this command's; every other flag is configuration, read as `start` reads it. */

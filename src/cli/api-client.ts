@@ -9,11 +9,6 @@ import { readSavedLogin, type Env } from './saved-login.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 
-/**
- * The management commands' own variables. They share the HALYARD_ prefix with the
- * configuration's, so whatever loads the configuration must skip them.
- */
-export const CLIENT_ENV_VARS = ['HALYARD_URL', 'HALYARD_TOKEN', 'HALYARD_PASSWORD'] as const;
 const TIMEOUT_MS = 30_000;
 /** For best-effort calls (revoking a replaced token): they must not hold up the command. */
 export const SHORT_TIMEOUT_MS = 5_000;

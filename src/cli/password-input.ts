@@ -3,15 +3,18 @@ import type { Env } from './saved-login.js';
 
 /**
  * Passwords for `halyard login` and `halyard user add`, never from a flag
- * (flags end up in shell history and `ps`): HALYARD_PASSWORD, else stdin, where
+ * (flags end up in shell history and `ps`): an environment variable (login:
+ * HALYARD_PASSWORD; a new user's: HALYARD_NEW_PASSWORD, so that a shell which
+ * exported the admin's own never hands it to new users), else stdin, where
  * a terminal gets a prompt without echo and a pipe is read to its end (one
  * trailing newline dropped).
  */
 export async function readPassword(
   io: CliIo,
-  opts: { env: Env; prompt: string; confirm?: boolean },
+  opts: { env: Env; prompt: string; confirm?: boolean; envVar?: 'HALYARD_PASSWORD' | 'HALYARD_NEW_PASSWORD' },
 ): Promise<string> {
-  const fromEnv = opts.env.HALYARD_PASSWORD;
+  const envVar = opts.envVar ?? 'HALYARD_PASSWORD';
+  const fromEnv = opts.env[envVar];
   let password: string;
   if (fromEnv !== undefined && fromEnv !== '') password = fromEnv;
   else if (io.stdin.isTTY) {
@@ -21,7 +24,7 @@ export async function readPassword(
     }
   } else password = await readPiped(io);
   if (password.length === 0)
-    throw new UsageError('the password is empty (pipe it on stdin or set HALYARD_PASSWORD)');
+    throw new UsageError(`the password is empty (pipe it on stdin or set ${envVar})`);
   return password;
 }
 

@@ -17,7 +17,7 @@ Subcommands:
       --tenant <id>              their tenant (default: yours)
       --platform                 a platform admin, of no tenant (platform admins only)
       --generate-password        generate a password and print it (once); otherwise it is
-                                 read from HALYARD_PASSWORD, else stdin (a terminal gets a
+                                 read from HALYARD_NEW_PASSWORD, else stdin (a terminal gets a
                                  prompt without echo)
   list [--tenant <id>]         list users (ID, USERNAME, TENANT, ROLE, ACTIVE, CREATED)
 
@@ -55,7 +55,12 @@ const add: Subcommand = async (argv, io) => {
   const generated = values['generate-password'] ? generatePassword() : undefined;
   const password =
     generated ??
-    (await readPassword(io, { env: process.env, prompt: `Password for ${username}: `, confirm: true }));
+    (await readPassword(io, {
+      env: process.env,
+      prompt: `Password for ${username}: `,
+      confirm: true,
+      envVar: 'HALYARD_NEW_PASSWORD',
+    }));
   const user = await api.post<UserView>('/users', {
     username,
     role,

@@ -22,6 +22,13 @@ export type SourceMap = Map<string, ConfigSource>;
 export const ENV_PREFIX = 'HALYARD_';
 /** Read by loadConfig itself rather than mapped to a key. */
 export const ENV_CONFIG_FILE = 'HALYARD_CONFIG';
+/** The management CLI's own variables (server URL, API token, password): they name no configuration key. */
+export const CLIENT_ENV_VARS: readonly string[] = [
+  'HALYARD_URL',
+  'HALYARD_TOKEN',
+  'HALYARD_PASSWORD',
+  'HALYARD_NEW_PASSWORD',
+];
 /** Shorthands: the logger already reads HALYARD_LOG_LEVEL, so it means what it says everywhere. */
 const ENV_ALIASES: Record<string, string[]> = { HALYARD_LOG_LEVEL: ['log', 'level'] };
 const FLAG_ALIASES: Record<string, string[]> = {
@@ -80,7 +87,8 @@ function kebabToCamel(segment: string): string {
  */
 export function envToPath(name: string): string[] | undefined {
   if (ENV_ALIASES[name]) return ENV_ALIASES[name];
-  if (!name.startsWith(ENV_PREFIX) || name === ENV_CONFIG_FILE) return undefined;
+  if (!name.startsWith(ENV_PREFIX) || name === ENV_CONFIG_FILE || CLIENT_ENV_VARS.includes(name))
+    return undefined;
   return name.slice(ENV_PREFIX.length).split('__').map(snakeToCamel);
 }
 
