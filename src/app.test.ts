@@ -42,17 +42,24 @@ describe('startHalyard', () => {
     assert.ok((app.addresses.mqtt?.port ?? 0) > 0);
     assert.equal(app.addresses.mqtts, undefined);
     assert.ok(lines.some((l) => l.msg === `mqtt listening on 127.0.0.1:${app.addresses.mqtt?.port}`));
-    assert.ok(lines.some((l) => l.level === 40 && /nobody can connect.*halyard passwd/.test(l.msg)));
+    assert.ok(existsSync(join(dataDir, 'registry.db')));
+    // The first start creates the platform admin; its password goes to the caller, never into the log.
+    const password = app.initialAdmin?.password ?? '';
+    assert.equal(app.initialAdmin?.username, 'admin');
+    assert.ok(password.length >= 20);
+    assert.ok(!lines.some((l) => JSON.stringify(l).includes(password)), 'the admin password was logged');
     await Promise.all([app.stop(), app.stop()]);
     await app.stop();
   });
 
-  it('does not warn when a listener allows anonymous clients', async () => {
+  it('creates the platform admin only once per data dir', async () => {
     const dataDir = tempDir('halyard-app-');
-    const { logger, lines } = memoryLogger();
-    const app = await startHalyard(config(dataDir, ['--listeners.mqtt.allow-anonymous', 'true']), { logger });
-    await app.stop();
-    assert.ok(!lines.some((l) => /nobody can connect/.test(l.msg)));
+    const first = await startHalyard(config(dataDir), { logger: silentLogger() });
+    await first.stop();
+    const second = await startHalyard(config(dataDir), { logger: silentLogger() });
+    await second.stop();
+    assert.ok(first.initialAdmin);
+    assert.equal(second.initialAdmin, undefined);
   });
 
   it('releases everything when a listener cannot bind, so a retry on the same data dir works', async () => {

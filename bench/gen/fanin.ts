@@ -26,6 +26,8 @@ export interface FanInOptions {
   clientPrefix: string;
   /** Credentials of the publishers (the subscribers connect without). */
   publisherLogin?: { username: string; password: string };
+  /** Each publisher cycles through many topics `bench/p<i>/<k>` instead of one (see Publisher). */
+  distinctTopics?: boolean;
   /** How long to wait for the tail after the publishers stop (default 5 s). */
   drainMs?: number;
 }
@@ -96,6 +98,7 @@ export async function fanIn(o: FanInOptions): Promise<FanInResult> {
           payloadSize: o.payloadSize,
           window: o.window,
           maxBatch,
+          distinctTopics: o.distinctTopics,
         }),
       );
     }

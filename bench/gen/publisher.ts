@@ -17,6 +17,12 @@ export interface PublisherOptions {
   window: number;
   /** Largest number of frames per write. */
   maxBatch: number;
+  /**
+   * Each frame of the template gets its own topic, `<topic>/<k>` (k zero-padded), and
+   * sends go round the template: the publisher cycles through as many topics as
+   * the template has frames (e.g. to defeat a per-topic cache in the broker).
+   */
+  distinctTopics?: boolean;
 }
 
 export class Publisher {
@@ -28,6 +34,8 @@ export class Publisher {
   private readonly template: Buffer;
   private readonly payloadOff: number;
   private readonly minBatch: number;
+  /** First template frame of the next send (stays 0 unless distinctTopics). */
+  private cursor = 0;
 
   constructor(
     readonly client: RawClient,
@@ -35,19 +43,26 @@ export class Publisher {
   ) {
     const payload = makePayload(opts.payloadSize);
     payload.writeUInt16LE(opts.index, 0);
-    const frame = mqtt.generate({
-      cmd: 'publish',
-      topic: opts.topic,
-      payload,
-      qos: opts.qos,
-      messageId: opts.qos ? 1 : undefined,
-      retain: false,
-      dup: false,
-    });
-    this.frameLen = frame.length;
-    this.payloadOff = frame.length - opts.payloadSize;
     const batch = Math.max(1, Math.min(opts.maxBatch, opts.window));
-    this.template = Buffer.concat(Array.from({ length: batch }, () => frame));
+    const digits = String(batch - 1).length;
+    const frameFor = (topic: string): Buffer =>
+      mqtt.generate({
+        cmd: 'publish',
+        topic,
+        payload,
+        qos: opts.qos,
+        messageId: opts.qos ? 1 : undefined,
+        retain: false,
+        dup: false,
+      });
+    const frame = frameFor(opts.topic);
+    // Equal lengths (padded k) keep every frame at the same offsets.
+    const frames = opts.distinctTopics
+      ? Array.from({ length: batch }, (_, k) => frameFor(`${opts.topic}/${String(k).padStart(digits, '0')}`))
+      : Array.from({ length: batch }, () => frame);
+    this.frameLen = frames[0].length;
+    this.payloadOff = this.frameLen - opts.payloadSize;
+    this.template = Buffer.concat(frames);
     // Waiting for a quarter of the window to free up keeps writes large.
     this.minBatch = Math.max(1, Math.floor(Math.min(batch, opts.window) / 4));
   }
@@ -68,9 +83,14 @@ export class Publisher {
   /** At most one template of frames per call. `stampOf` gives a message's timestamp (default: now), e.g. its scheduled time in an open-loop test. */
   send(count: number, stampOf?: (seq: number) => number): number {
     const fl = this.frameLen;
-    const n = Math.min(count, this.template.length / fl);
+    const frames = this.template.length / fl;
+    const n = Math.min(count, frames);
     const out = Buffer.allocUnsafe(n * fl);
-    this.template.copy(out, 0, 0, n * fl);
+    const start = this.cursor;
+    const first = Math.min(n, frames - start);
+    this.template.copy(out, 0, start * fl, (start + first) * fl);
+    if (first < n) this.template.copy(out, first * fl, 0, (n - first) * fl);
+    if (this.opts.distinctTopics) this.cursor = (start + n) % frames;
     const now = performance.now();
     const qos = this.opts.qos;
     for (let k = 0, p = this.payloadOff; k < n; k++, p += fl) {

@@ -1,7 +1,7 @@
 import type { AclRule } from '../../src/devices/acl.js';
 
-/** The topic the fan-in publishers use (`bench/p<i>`) and the one rule that grants it, placed last. */
-export const GRANT: AclRule = { action: 'publish', topic: 'bench/+' };
+/** The one rule that grants the fan-in's topics (`bench/p<i>`, `bench/p<i>/<k>`), placed last. */
+export const GRANT: AclRule = { action: 'publish', topic: 'bench/+/#' };
 
 /**
  * `count` ACL rules shaped like a real deployment's, none of which but the last

@@ -422,15 +422,58 @@ describe('lockout', () => {
     for (const token of [...guesses, 'hd_guess4']) assert.ok(!json.includes(token), token);
   });
 
+  it('counts a CONNECT that tries a device password and then a person once', async () => {
+    await t.registry.createUser(SYSTEM_ACTOR, {
+      username: 'dual',
+      password: 'person password',
+      role: 'viewer',
+      tenantId: 'acme',
+    });
+    const from = at('192.0.2.150');
+    // As RegistryAuthenticator does it: the device first, then the person with the same name.
+    const connect = async (password: string) => {
+      const device = await tryPassword(password, from, 'dual');
+      if (device.ok || device.reason !== 'bad-credentials') return reason(device);
+      const person = await t.registry.loginUser('dual', password, from);
+      return person.ok ? 'ok' : person.reason;
+    };
+    assert.equal(await connect('wrong 1'), 'bad-credentials');
+    assert.equal(await connect('wrong 2'), 'bad-credentials');
+    // The third guess starts the lock, but is itself answered as a wrong password.
+    assert.equal(await connect('wrong 3'), 'bad-credentials');
+    assert.equal(await connect('person password'), 'locked-out');
+    assert.equal(reason(await t.registry.loginUser('dual', 'person password', from)), 'locked-out');
+    const failures = await t.registry.queryAudit(SYSTEM_ACTOR, { actor: 'dual', action: 'login.failure' });
+    assert.ok(failures.filter((e) => e.details.reason !== 'locked-out').length >= 6, 'each check audited');
+  });
+
+  it('does not let people logging in over MQTT wear down the device name counter', async () => {
+    await t.registry.createUser(SYSTEM_ACTOR, {
+      username: 'console',
+      password: 'console password',
+      role: 'viewer',
+      tenantId: 'acme',
+    });
+    for (let i = 0; i < 5; i++) {
+      const c = at('192.0.2.151');
+      assert.equal(reason(await tryPassword('console password', c, 'console')), 'bad-credentials');
+      assert.equal((await t.registry.loginUser('console', 'console password', c)).ok, true, `round ${i}`);
+    }
+  });
+
   it('locks people out the same way, and an administrator reset lifts it', async () => {
-    const admin = await t.registry.ensurePlatformAdmin();
-    assert.ok(admin);
+    await t.registry.createUser(SYSTEM_ACTOR, {
+      username: 'root',
+      password: 'root password',
+      role: 'admin',
+      tenantId: null,
+    });
     for (let i = 0; i < 3; i++) {
-      const r = await t.registry.loginUser('admin', 'wrong password', anywhere());
+      const r = await t.registry.loginUser('root', 'wrong password', anywhere());
       assert.equal(reason(r), 'bad-credentials');
     }
-    assert.equal(reason(await t.registry.loginUser('admin', admin.password, anywhere())), 'locked-out');
-    const reset = await t.registry.resetAdminPassword();
-    assert.equal((await t.registry.loginUser('admin', reset.password, anywhere())).ok, true);
+    assert.equal(reason(await t.registry.loginUser('root', 'root password', anywhere())), 'locked-out');
+    const reset = await t.registry.resetAdminPassword('root');
+    assert.equal((await t.registry.loginUser('root', reset.password, anywhere())).ok, true);
   });
 });

@@ -3,7 +3,7 @@
  * source address, and their audit entries. Used by the Registry; kept apart
  * because it is the attack surface and deserves to be read on its own.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { HalyardError, isHalyardError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { verifyPassword } from '../devices/password.js';
@@ -38,6 +38,16 @@ type Checked =
   | { ok: true; device: Device; credential: Credential }
   | { ok: false; reason: Exclude<LoginFailure, 'locked-out'>; detail: string; device?: Device };
 
+/** A person check follows its device check within the same CONNECT: milliseconds, not seconds. */
+const TICKET_MS = 10_000;
+interface Ticket {
+  expiry: number;
+  /** The device identity the failure was counted on, and when: forgiven if the person check succeeds. */
+  deviceKey: string;
+  failedAt: number;
+}
+const MAX_TICKETS = 10_000;
+
 const bad = (detail: string, device?: Device): Checked => ({
   ok: false,
   reason: 'bad-credentials',
@@ -51,6 +61,15 @@ export class LoginGate {
   private readonly addresses: LoginThrottle;
   /** Tenant CAs parsed once, by fingerprint (a CA's PEM never changes under the same fingerprint). */
   private readonly parsedCas = new Map<string, ParsedCertificate | undefined>();
+  /**
+   * One MQTT CONNECT with a username and password may be tried as a device
+   * credential and then, failing that, as a person (RegistryAuthenticator). Both
+   * checks are one guess: the failed device check leaves a ticket (address, name,
+   * password digest → expiry) that the person check consumes instead of being
+   * lock-checked and counted a second time. Tickets arise only from a failure that
+   * was itself checked and counted, so they cannot widen what lockout lets through.
+   */
+  private readonly followUps = new Map<string, Ticket>();
 
   constructor(private readonly o: LoginGateOptions) {
     this.identities = new LoginThrottle(o.lockout);
@@ -88,7 +107,11 @@ export class LoginGate {
         details: { via: ctx.via, kind: claim.kind, reason: checked.reason, detail: checked.detail },
       });
       // A deactivated device proved who it is: that is not a guess worth counting.
-      if (checked.reason === 'bad-credentials') await this.countFailure(claim, ctx, device?.tenantId ?? null);
+      if (checked.reason === 'bad-credentials') {
+        await this.countFailure(claim, ctx, device?.tenantId ?? null);
+        if (proof.kind === 'password')
+          this.leaveTicket(ctx.address, claim.key, proof.username, proof.password);
+      }
       return { ok: false, reason: checked.reason };
     }
 
@@ -109,7 +132,8 @@ export class LoginGate {
 
   async loginUser(username: string, password: string, ctx: LoginContext): Promise<UserLogin> {
     const key = `user:${username}`;
-    const retryAfterMs = this.lockedFor(key, ctx.address);
+    const followUp = this.takeTicket(ctx.address, username, Buffer.from(password, 'utf8'));
+    const retryAfterMs = followUp ? 0 : this.lockedFor(key, ctx.address);
     const base = { actorType: 'user' as const, actor: username, address: ctx.address };
     if (retryAfterMs > 0) {
       await this.o.audit({
@@ -135,13 +159,15 @@ export class LoginGate {
         outcome: 'failure',
         details: { via: ctx.via, reason: failure ?? 'bad-password' },
       });
-      if (failure === 'bad-password') {
+      if (failure === 'bad-password' && !followUp) {
         await this.countFailure({ key, name: username, kind: 'password' }, ctx, user?.tenantId ?? null);
       }
       // An inactive account answers like a wrong password: nothing to learn from the difference.
       return { ok: false, reason: 'bad-credentials' };
     }
     this.succeeded(key, ctx.address);
+    // The name was a person's, not a device's: the device check's failure was no guess.
+    if (followUp) this.identities.forgive(followUp.deviceKey, followUp.failedAt);
     await this.o.audit({
       ...base,
       tenantId: user.tenantId,
@@ -179,6 +205,31 @@ export class LoginGate {
   /** Lifts the lock of a person (an administrator just reset their password). */
   clearUser(username: string): void {
     this.identities.clear(`user:${username}`);
+  }
+
+  private ticketKey(address: string, username: string, password: Buffer): string {
+    return `${address}\u0000${username}\u0000${createHash('sha256').update(password).digest('base64')}`;
+  }
+
+  private leaveTicket(address: string, deviceKey: string, username: string, password: Buffer): void {
+    const now = this.o.now();
+    if (this.followUps.size >= MAX_TICKETS) {
+      for (const [key, ticket] of this.followUps) if (ticket.expiry <= now) this.followUps.delete(key);
+      if (this.followUps.size >= MAX_TICKETS) this.followUps.clear();
+    }
+    this.followUps.set(this.ticketKey(address, username, password), {
+      expiry: now + TICKET_MS,
+      deviceKey,
+      failedAt: now,
+    });
+  }
+
+  private takeTicket(address: string, username: string, password: Buffer): Ticket | undefined {
+    const key = this.ticketKey(address, username, password);
+    const ticket = this.followUps.get(key);
+    if (ticket === undefined) return undefined;
+    this.followUps.delete(key);
+    return ticket.expiry > this.o.now() ? ticket : undefined;
   }
 
   private lockedFor(key: string, address: string): number {
