@@ -66,7 +66,7 @@ export async function openApiHarness(opts: { secureCookies?: boolean } = {}): Pr
       done();
     },
   });
-  const app = buildHttpApp({ logger: pino({ level: 'silent' }, sink), stats: new BrokerStats() });
+  const app = buildHttpApp({ logger: pino({ level: 'warn' }, sink), stats: new BrokerStats() });
   const online = new Set<string>();
   const routes: string[] = [];
   app.addHook('onRoute', (route) => {
