@@ -323,4 +323,17 @@ describe('TopicAcl against the linear evaluation (randomized, fixed seed)', () =
       assert.ok(allowed > total * 0.05 && allowed < total * 0.95, JSON.stringify(outcomes));
     }
   });
+
+  it('keeps agreeing once the decision cache is full and starts over', () => {
+    const rules = Array.from({ length: 300 }, rule);
+    const s = { clientId: 'dev1', username: 'ann', deviceId: 'b' };
+    const expected = new LinearAcl(rules, s);
+    const actual = TopicAcl.compile(rules, s);
+    const pool = Array.from({ length: 600 }, () => levels(0, 0).join('/'));
+    for (let q = 0; q < 20_000; q++) {
+      const topic = pick(pool);
+      if (actual.canPublish(topic) !== expected.canPublish(topic))
+        assert.fail(`publish ${topic} at query ${q}`);
+    }
+  });
 });

@@ -270,12 +270,18 @@ const prepared = new WeakMap<readonly AclRule[], PreparedList>();
 
 /**
  * Publish decisions remembered per ACL: a device publishes to a handful of topics, over and over,
- * and one hash lookup of the topic costs a fraction of a walk (see BENCHMARKS.md, ACL cost).
+ * and one hash lookup of the topic costs a fraction of a walk (see BENCHMARKS.md, Authorization cost).
  */
 const DECISION_CACHE_SIZE = 256;
+/**
+ * Misses tolerated once the cache is full before it starts over: a client cycling through more
+ * topics than it holds then pays only the lookup and the walk, not a Map insertion per message.
+ */
+const MISSES_BEFORE_RESET = 4 * DECISION_CACHE_SIZE;
 
 export class TopicAcl {
   private readonly publishDecisions = new Map<string, boolean>();
+  private missesWhenFull = 0;
 
   private constructor(private readonly tries: readonly TrieNode[]) {}
 
@@ -320,8 +326,11 @@ export class TopicAcl {
     const known = this.publishDecisions.get(topic);
     if (known !== undefined) return known;
     const decision = this.decidePublish(topic);
-    if (this.publishDecisions.size >= DECISION_CACHE_SIZE) this.publishDecisions.clear();
-    this.publishDecisions.set(topic, decision);
+    if (this.publishDecisions.size < DECISION_CACHE_SIZE) this.publishDecisions.set(topic, decision);
+    else if (++this.missesWhenFull >= MISSES_BEFORE_RESET) {
+      this.publishDecisions.clear();
+      this.missesWhenFull = 0;
+    }
     return decision;
   }
 
