@@ -10,11 +10,10 @@ import { ConnectionLedger } from './devices/connection-ledger.js';
 import { PresenceTracker } from './devices/presence.js';
 import { RegistryAuthenticator } from './devices/registry-authenticator.js';
 import { bridgeRegistryToBroker } from './devices/registry-bridge.js';
-import { openRegistryStore } from './registry/open-store.js';
-import { Registry } from './registry/registry.js';
-import { loadOrCreateSecretKey } from './registry/secrets.js';
+import { openRegistry } from './registry/open-store.js';
+import type { Registry } from './registry/registry.js';
 import { SqliteBrokerStore } from './store/sqlite/broker-store.js';
-import { ensureLocalCa, startListeners, type RunningListeners } from './transport/index.js';
+import { startListeners, type RunningListeners } from './transport/index.js';
 
 /**
  * Composition root: the only place that knows every concrete part. Start-up
@@ -39,24 +38,10 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
   // First, because it can still reject the configuration and nothing has been opened yet.
   const configUsers = new ConfigUsersAuthenticator(config.users);
   await mkdir(config.dataDir, { recursive: true });
-  const ca = await ensureLocalCa(config.dataDir);
-  const secretKey = loadOrCreateSecretKey(
-    config.security.secretKeyFile ?? join(config.dataDir, 'secret.key'),
+  const { registry, store: registryStore } = await openRegistry(
+    config,
+    logger.child({ component: 'registry' }),
   );
-  const registryStore = await openRegistryStore(config.database.url, config.dataDir);
-  const { lockout } = config.security;
-  const registry = new Registry({
-    store: registryStore,
-    logger: logger.child({ component: 'registry' }),
-    secretKey,
-    ca,
-    lockout: {
-      maxFailures: lockout.maxFailures,
-      windowMs: lockout.windowSeconds * 1000,
-      lockMs: lockout.lockSeconds * 1000,
-    },
-    sessionTtlMs: config.security.sessionTtlHours * 3_600_000,
-  });
   let initialAdmin: RunningHalyard['initialAdmin'];
   try {
     initialAdmin = await registry.ensurePlatformAdmin();

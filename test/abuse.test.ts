@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import mqtt, { type IClientOptions } from 'mqtt';
+import type { IClientOptions } from 'mqtt';
 import type { AuditEntry } from '../src/registry/model.js';
 import { SYSTEM_ACTOR, type Actor } from '../src/registry/service.js';
-import { connectClient, type TestClient } from './helpers/halyard-process.js';
+import { connectClient, connectRefusal, type TestClient } from './helpers/halyard-process.js';
 import {
   createTenantAdmin,
   createTokenDevice,
@@ -17,18 +17,6 @@ import {
  * entry each of them leaves. Each describe has its own platform, because a
  * lockout of 127.0.0.1 would otherwise spill into the next test.
  */
-
-async function refusal(url: string, opts: IClientOptions): Promise<number> {
-  const client = mqtt.connect(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 5000, ...opts });
-  try {
-    return await new Promise<number>((resolve, reject) => {
-      client.once('connect', () => reject(new Error('connection was accepted')));
-      client.once('error', (err) => resolve((err as { code?: number }).code ?? -1));
-    });
-  } finally {
-    client.end(true);
-  }
-}
 
 async function audit(platform: TestPlatform, action: string): Promise<AuditEntry[]> {
   return platform.app.registry.queryAudit(SYSTEM_ACTOR, { action });
@@ -55,12 +43,16 @@ describe('lockout', () => {
     });
     for (let i = 0; i < 3; i++) {
       assert.equal(
-        await refusal(platform.mqttUrl, { username: 'lock-1', password: 'wrong', clientId: `l${i}` }),
+        await connectRefusal(platform.mqttUrl, { username: 'lock-1', password: 'wrong', clientId: `l${i}` }),
         0x86,
       );
     }
     assert.equal(
-      await refusal(platform.mqttUrl, { username: 'lock-1', password: 'right-pass-1', clientId: 'l9' }),
+      await connectRefusal(platform.mqttUrl, {
+        username: 'lock-1',
+        password: 'right-pass-1',
+        clientId: 'l9',
+      }),
       0x8a,
     );
     const failures = await audit(platform, 'login.failure');
@@ -100,7 +92,11 @@ describe('success resets the failure count', () => {
     for (let round = 0; round < 2; round++) {
       for (let i = 0; i < 2; i++) {
         assert.equal(
-          await refusal(platform.mqttUrl, { username: 'reset-1', password: 'nope', clientId: `r${i}` }),
+          await connectRefusal(platform.mqttUrl, {
+            username: 'reset-1',
+            password: 'nope',
+            clientId: `r${i}`,
+          }),
           0x86,
         );
       }
@@ -125,7 +121,9 @@ describe('connection rate limit per address', () => {
   it('refuses with 0x9F beyond the burst, audited once', async () => {
     const codes: number[] = [];
     for (let i = 0; i < 4; i++)
-      codes.push(await refusal(platform.mqttUrl, { username: 'nobody', password: 'x', clientId: `c${i}` }));
+      codes.push(
+        await connectRefusal(platform.mqttUrl, { username: 'nobody', password: 'x', clientId: `c${i}` }),
+      );
     // The burst admits two attempts (refused for their bad password); then the rate limit answers.
     assert.deepEqual(codes.slice(0, 2), [0x86, 0x86]);
     assert.equal(codes[2], 0x9f);
@@ -165,7 +163,7 @@ describe('connection caps and publish quotas', () => {
     const device = await registry.createDevice(admin, { id: 'cap-1', profileId: 'single' });
     const { secret } = await registry.issueCredential(admin, device.id, { kind: 'token' });
     const first = await connect({ username: secret, clientId: 'cap-a' });
-    assert.equal(await refusal(platform.mqttUrl, { username: secret, clientId: 'cap-b' }), 0x97);
+    assert.equal(await connectRefusal(platform.mqttUrl, { username: secret, clientId: 'cap-b' }), 0x97);
     const takeover = await connect({ username: secret, clientId: 'cap-a' });
     assert.equal(takeover.connack.reasonCode, 0);
     assert.equal((await first.disconnectPacket).reasonCode, 0x8e);
@@ -192,7 +190,7 @@ describe('connection caps and publish quotas', () => {
     const one = await createTokenDevice(platform, actor, { id: 'tiny-1' });
     const two = await createTokenDevice(platform, actor, { id: 'tiny-2' });
     await connect({ username: one.token, clientId: 'tiny-1' });
-    assert.equal(await refusal(platform.mqttUrl, { username: two.token, clientId: 'tiny-2' }), 0x97);
+    assert.equal(await connectRefusal(platform.mqttUrl, { username: two.token, clientId: 'tiny-2' }), 0x97);
   });
 
   it('answers 0x96 past the message rate and 0x97 past the byte rate; 3.1.1 is disconnected; metrics count it', async () => {

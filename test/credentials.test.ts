@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import mqtt, { type IClientOptions } from 'mqtt';
+import type { IClientOptions } from 'mqtt';
 import { createCertificateAuthority, issueCertificate } from '../src/transport/pki.js';
 import type { Actor } from '../src/registry/service.js';
-import { connectClient, type TestClient } from './helpers/halyard-process.js';
+import { connectClient, connectRefusal, type TestClient } from './helpers/halyard-process.js';
 import { createTenantAdmin, startTestPlatform, type TestPlatform } from './helpers/platform.js';
 
 /**
@@ -35,18 +35,7 @@ async function connect(opts: IClientOptions, url = platform.mqttUrl): Promise<Te
   return client;
 }
 
-/** The CONNACK reason code of a refused connection (MQTT.js rejects with it). */
-async function refusal(opts: IClientOptions, url = platform.mqttUrl): Promise<number> {
-  const client = mqtt.connect(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 5000, ...opts });
-  try {
-    return await new Promise<number>((resolve, reject) => {
-      client.once('connect', () => reject(new Error('connection was accepted')));
-      client.once('error', (err) => resolve((err as { code?: number }).code ?? -1));
-    });
-  } finally {
-    client.end(true);
-  }
-}
+const refusal = (opts: IClientOptions, url = platform.mqttUrl) => connectRefusal(url, opts);
 
 const mtls = (pem: { certPem: string; keyPem?: string }, caPem: string): IClientOptions => ({
   cert: pem.certPem,

@@ -3,10 +3,7 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from '../core/config.js';
 import { isHalyardError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
-import { openRegistryStore } from '../registry/open-store.js';
-import { Registry } from '../registry/registry.js';
-import { loadOrCreateSecretKey } from '../registry/secrets.js';
-import { ensureLocalCa } from '../transport/index.js';
+import { openRegistry } from '../registry/open-store.js';
 import { CommandError, EXIT_OK, EXIT_USAGE, UsageError, type CliIo } from './errors.js';
 
 export const ADMIN_HELP = `Usage: halyard admin reset-password [--username <name>] [--config <file>] [--<key.path> <value>...]
@@ -87,25 +84,8 @@ async function resetAdminPassword(
       `no registry at ${where}: give the --data-dir (or --config, --database) that "halyard start" uses`,
     );
   }
-  const ca = await ensureLocalCa(config.dataDir);
-  const secretKey = loadOrCreateSecretKey(
-    config.security.secretKeyFile ?? join(config.dataDir, 'secret.key'),
-  );
-  const store = await openRegistryStore(config.database.url, config.dataDir);
+  const { registry, store } = await openRegistry(config, silentLogger());
   try {
-    const { lockout } = config.security;
-    const registry = new Registry({
-      store,
-      logger: silentLogger(),
-      secretKey,
-      ca,
-      lockout: {
-        maxFailures: lockout.maxFailures,
-        windowMs: lockout.windowSeconds * 1000,
-        lockMs: lockout.lockSeconds * 1000,
-      },
-      sessionTtlMs: config.security.sessionTtlHours * 3_600_000,
-    });
     return await registry.resetAdminPassword(username);
   } catch (err) {
     if (isHalyardError(err, 'NOT_FOUND')) {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import mqtt, { type IClientOptions } from 'mqtt';
+import type { IClientOptions } from 'mqtt';
 import { runCli, type CliResult } from '../../src/cli/cli-test-support.js';
-import { connectClient, type TestClient } from './halyard-process.js';
+import { connectClient, connectRefusal, type TestClient } from './halyard-process.js';
 import { startTestPlatform, type TestPlatform } from './platform.js';
 import { tempDir } from './temp-dir.js';
 
@@ -57,20 +57,7 @@ export class CliSession {
 
   /** The CONNACK reason code of a refused connection. */
   async refusal(opts: IClientOptions, url = this.platform.mqttUrl): Promise<number> {
-    const client = mqtt.connect(url, {
-      protocolVersion: 5,
-      reconnectPeriod: 0,
-      connectTimeout: 5000,
-      ...opts,
-    });
-    try {
-      return await new Promise<number>((resolve, reject) => {
-        client.once('connect', () => reject(new Error('connection was accepted')));
-        client.once('error', (err) => resolve((err as { code?: number }).code ?? -1));
-      });
-    } finally {
-      client.end(true);
-    }
+    return connectRefusal(url, opts);
   }
 
   async dropClients(): Promise<void> {

@@ -307,3 +307,16 @@ export async function connectClient(url: string, opts: IClientOptions): Promise<
   };
   return { client, connack, received, nextMessage, disconnectPacket, closed, drop };
 }
+
+/** The CONNACK reason code of a connection the broker refuses (MQTT.js rejects with it); fails if accepted. */
+export async function connectRefusal(url: string, opts: IClientOptions): Promise<number> {
+  const client = mqtt.connect(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      client.once('connect', () => reject(new Error('connection was accepted')));
+      client.once('error', (err) => resolve((err as { code?: number }).code ?? -1));
+    });
+  } finally {
+    client.end(true);
+  }
+}
