@@ -178,6 +178,12 @@ describe('TopicAcl', () => {
     assert.deepEqual(substitute('$x-%c/#', { clientId: 'a' }, false), ['$x-a', '#']);
   });
 
+  it('replaces only %u, %c and %d tokens, left to right', () => {
+    const subs = { username: 'ann', clientId: 'c%d', deviceId: 'd7' };
+    assert.deepEqual(substitute('%%u/%x/100%/%u%c%d', subs, false), ['%ann', '%x', '100%', 'annc%dd7']);
+    assert.deepEqual(substitute('a/%u-%u', { clientId: 'c' }, true), ['a', '+']);
+  });
+
   it('compiles a substitution-free list once and shares it', () => {
     const rules: AclRule[] = [{ action: 'all', topic: 'a/#' }];
     const one = TopicAcl.compile(rules, { clientId: 'c1' });

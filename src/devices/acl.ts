@@ -94,31 +94,67 @@ export function patternsIntersect(a: Levels, b: Levels): boolean {
 
 const UNSAFE_VALUE = /[/+#]/;
 const TOKEN = /%[ucd]/;
-const TOKENS = /%[ucd]/g;
+
+/** The substitution values, each undefined when missing or unsafe; checked once per identity. */
+interface Values {
+  u: string | undefined;
+  c: string | undefined;
+  d: string | undefined;
+}
+
+const safe = (value: string | undefined): string | undefined =>
+  value === undefined || value === '' || UNSAFE_VALUE.test(value) ? undefined : value;
+
+const valuesOf = (subs: Substitutions): Values => ({
+  u: safe(subs.username),
+  c: safe(subs.clientId),
+  d: safe(subs.deviceId),
+});
+
+const U = 0x75;
+const C = 0x63;
+const D = 0x64;
+
+/**
+ * `level` with its tokens replaced, in one left-to-right pass (a client id
+ * containing "%u" is not substituted again); null when a value is unsafe.
+ */
+function substituteLevel(level: string, values: Values): string | null {
+  let out = '';
+  let from = 0;
+  for (let i = level.indexOf('%'); i >= 0; i = level.indexOf('%', i)) {
+    const code = level.charCodeAt(i + 1);
+    if (code !== U && code !== C && code !== D) {
+      i++;
+      continue;
+    }
+    const value = code === U ? values.u : code === C ? values.c : values.d;
+    if (value === undefined) return null;
+    out += level.slice(from, i) + value;
+    from = i += 2;
+  }
+  return out + level.slice(from);
+}
+
+function substituteLevels(pattern: Levels, values: Values, deny: boolean): Levels | undefined {
+  const levels: string[] = [];
+  for (const level of pattern) {
+    const replaced = level.includes('%') ? substituteLevel(level, values) : level;
+    if (replaced === null) {
+      if (!deny) return undefined;
+      levels.push('+');
+      continue;
+    }
+    // `%c/#` must not grant `$SYS/#` to a client that calls itself `$SYS` (a deny may stay exact).
+    if (!deny && levels.length === 0 && isSystem(replaced) && !isSystem(level)) return undefined;
+    levels.push(replaced);
+  }
+  return levels;
+}
 
 /** Levels of `pattern` with substitutions applied; undefined when the rule must be dropped. */
 export function substitute(pattern: string, subs: Substitutions, deny: boolean): Levels | undefined {
-  const levels: string[] = [];
-  for (const level of pattern.split('/')) {
-    if (!level.includes('%')) {
-      levels.push(level);
-      continue;
-    }
-    let unsafe = false;
-    // One pass, so that a client id containing "%u" is not substituted again.
-    const replaced = level.replace(TOKENS, (token) => {
-      const value = token === '%u' ? subs.username : token === '%c' ? subs.clientId : subs.deviceId;
-      if (value === undefined || value === '' || UNSAFE_VALUE.test(value)) unsafe = true;
-      return value ?? '';
-    });
-    if (!unsafe) {
-      // `%c/#` must not grant `$SYS/#` to a client that calls itself `$SYS` (a deny may stay exact).
-      if (!deny && levels.length === 0 && isSystem(replaced) && !isSystem(level)) return undefined;
-      levels.push(replaced);
-    } else if (deny) levels.push('+');
-    else return undefined;
-  }
-  return levels;
+  return substituteLevels(pattern.split('/'), valuesOf(subs), deny);
 }
 
 export function usesSubstitution(rules: readonly AclRule[]): boolean {
@@ -166,13 +202,18 @@ function insert(root: TrieNode, levels: Levels, kinds: number): void {
   node.end |= kinds;
 }
 
-function addRule(root: TrieNode, rule: AclRule, subs: Substitutions | undefined): void {
+/** A rule as the trie takes it: split, with its kind bits. */
+interface SplitRule {
+  levels: Levels;
+  deny: boolean;
+  kinds: number;
+}
+
+function splitRule(rule: AclRule): SplitRule {
   const deny = rule.permission === 'deny';
-  const levels = subs === undefined ? rule.topic.split('/') : substitute(rule.topic, subs, deny);
-  if (levels === undefined) return;
   const pub = rule.action !== 'subscribe' ? (deny ? PUB_DENY : PUB_ALLOW) : 0;
   const sub = rule.action !== 'publish' ? (deny ? SUB_DENY : SUB_ALLOW) : 0;
-  insert(root, levels, pub | sub);
+  return { levels: rule.topic.split('/'), deny, kinds: pub | sub };
 }
 
 /**
@@ -261,7 +302,7 @@ function overlapsFilter(root: TrieNode, filter: Levels, kind: number): boolean {
 /** A rule list split once: its substitution-free rules compiled, the others kept for each identity. */
 interface PreparedList {
   shared: TrieNode | undefined;
-  perIdentity: readonly AclRule[];
+  perIdentity: readonly SplitRule[];
   /** The whole ACL when nothing depends on the identity. */
   acl: TopicAcl | undefined;
 }
@@ -297,10 +338,14 @@ export class TopicAcl {
   static compileLayers(lists: readonly (readonly AclRule[])[], subs: Substitutions): TopicAcl {
     const tries: TrieNode[] = [];
     let own: TrieNode | undefined;
+    let values: Values | undefined;
     for (const rules of lists) {
       const list = TopicAcl.prepare(rules);
       if (list.shared !== undefined) tries.push(list.shared);
-      for (const rule of list.perIdentity) addRule((own ??= new TrieNode()), rule, subs);
+      for (const rule of list.perIdentity) {
+        const levels = substituteLevels(rule.levels, (values ??= valuesOf(subs)), rule.deny);
+        if (levels !== undefined) insert((own ??= new TrieNode()), levels, rule.kinds);
+      }
     }
     if (own !== undefined && own.below !== 0) tries.push(own);
     return new TopicAcl(tries);
@@ -310,10 +355,11 @@ export class TopicAcl {
     let entry = prepared.get(rules);
     if (entry !== undefined) return entry;
     const root = new TrieNode();
-    const perIdentity: AclRule[] = [];
+    const perIdentity: SplitRule[] = [];
     for (const rule of rules) {
-      if (TOKEN.test(rule.topic)) perIdentity.push(rule);
-      else addRule(root, rule, undefined);
+      const split = splitRule(rule);
+      if (TOKEN.test(rule.topic)) perIdentity.push(split);
+      else insert(root, split.levels, split.kinds);
     }
     const shared = root.below === 0 ? undefined : root;
     const acl = perIdentity.length === 0 ? new TopicAcl(shared === undefined ? [] : [shared]) : undefined;
