@@ -24,9 +24,15 @@ export interface TestPlatform {
 }
 
 export async function startTestPlatform(
-  overrides: { security?: Record<string, unknown>; users?: unknown[]; databaseUrl?: string } = {},
+  overrides: {
+    security?: Record<string, unknown>;
+    users?: unknown[];
+    databaseUrl?: string;
+    /** Reuse a data dir (a restart); a fresh temp dir otherwise. */
+    dataDir?: string;
+  } = {},
 ): Promise<TestPlatform> {
-  const dataDir = tempDir('halyard-platform-');
+  const dataDir = overrides.dataDir ?? tempDir('halyard-platform-');
   const local = { host: '127.0.0.1', port: 0 };
   const config = configSchema.parse({
     dataDir,
