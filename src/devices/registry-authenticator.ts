@@ -31,13 +31,11 @@ import { KeyedRateLimiter } from './rate-limit.js';
 const DEFAULT_DEVICE_ACL: readonly AclRule[] = [{ action: 'all', topic: '#' }];
 
 /** Nobody but the platform publishes platform topics (device status…), whatever an ACL grants. */
-const PLATFORM_TOPICS_READ_ONLY: AclRule = {
-  action: 'publish',
-  topic: `${PLATFORM_TOPIC_ROOT}#`,
-  permission: 'deny',
-};
+const PLATFORM_TOPICS_READ_ONLY: readonly AclRule[] = [
+  { action: 'publish', topic: `${PLATFORM_TOPIC_ROOT}#`, permission: 'deny' },
+];
 
-const PERSON_ACL: readonly AclRule[] = [{ action: 'all', topic: '#' }, PLATFORM_TOPICS_READ_ONLY];
+const PERSON_ACL: readonly AclRule[] = [{ action: 'all', topic: '#' }, ...PLATFORM_TOPICS_READ_ONLY];
 
 /** A platform admin reaches every tenant, explicitly under `$t/`, and reads $SYS. */
 const PLATFORM_ADMIN_ACL: readonly AclRule[] = [
@@ -144,7 +142,8 @@ export class RegistryAuthenticator implements Authenticator {
         details: { reasonCode: reason, ...publishLimits },
       }),
     );
-    const acl = TopicAcl.compile([...deviceRules(device, profile), PLATFORM_TOPICS_READ_ONLY], {
+    // Layers, not one concatenated list: the constant layers' tries are compiled once and shared.
+    const acl = TopicAcl.compileLayers([...deviceRuleLayers(device, profile), PLATFORM_TOPICS_READ_ONLY], {
       clientId: attempt.clientId,
       username: attempt.username,
       deviceId: device.id,
@@ -213,7 +212,10 @@ export class RegistryAuthenticator implements Authenticator {
 }
 
 /** Profile and device rules together (deny beats allow across both); none at all = the whole tenant. */
-export function deviceRules(device: Device, profile: DeviceProfile | undefined): readonly AclRule[] {
-  const rules = [...(profile?.acl ?? []), ...device.acl];
-  return rules.length > 0 ? rules : DEFAULT_DEVICE_ACL;
+function deviceRuleLayers(
+  device: Device,
+  profile: DeviceProfile | undefined,
+): readonly (readonly AclRule[])[] {
+  const profileRules = profile?.acl ?? [];
+  return profileRules.length + device.acl.length > 0 ? [profileRules, device.acl] : [DEFAULT_DEVICE_ACL];
 }
