@@ -51,7 +51,7 @@ export interface TelemetryStore {
   latest(seriesId: string, keys?: string[]): Promise<LatestValue[]>;
   /** Points ordered by (ts, key) in `order`. */
   query(q: RangeQuery): Promise<{ points: DataPoint[]; next?: string }>;
-  /** One array of buckets per key, only buckets that have points, ordered by ts ascending. */
+  /** Buckets of every requested key that has points in them, ordered by (key, ts) ascending. */
   aggregate(q: AggregateQuery): Promise<Bucket[]>;
   /** The keys a series has (from latest values). */
   keys(seriesId: string): Promise<string[]>;
