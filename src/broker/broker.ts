@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../core/logger.js';
 import type { BrokerStore, StoredOutbound, StoreOp } from '../store/broker-store.js';
 import type { Authenticator, ConnectionObserver, Identity } from './auth.js';
+import type { PublishHook } from './publish-hook.js';
 import type { WillSpec } from './connect-flow.js';
 import { MqttConnection } from './connection.js';
 import type { ConnectionInfo } from './connection-info.js';
@@ -24,6 +25,8 @@ export interface BrokerDeps {
   options?: Partial<BrokerOptions>;
   /** Hears of every authenticated connection's start and end. */
   observer?: ConnectionObserver;
+  /** Consumes or refuses some publishes before routing (telemetry ingest). */
+  publishHook?: PublishHook;
   /** ms since epoch; injectable for tests. */
   now?: () => number;
 }

@@ -1,5 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type * as mqtt from 'mqtt-packet';
+import { isHalyardError } from '../core/errors.js';
+import type { PublishDone } from './broker.js';
 import type { MqttConnection } from './connection.js';
 import type { Message, MessageProperties } from './message.js';
 import { RC } from './reason-codes.js';
@@ -47,6 +49,18 @@ function refuse(conn: MqttConnection, packet: mqtt.IPublishPacket, reason: numbe
       : { cmd, messageId: packet.messageId };
   if (conn.protocolVersion === 5 && !conn.requestProblemInformation) delete ack.properties;
   conn.reserveAck()(ack);
+}
+
+/** The broker's completion, delayed until a publish hook's consumer has made the message durable too. */
+function afterConsumed(consumed: Promise<void> | undefined, done: PublishDone): PublishDone {
+  if (!consumed) return done;
+  return (err, matched) => {
+    consumed.then(
+      () => done(err, matched),
+      (hookErr: unknown) =>
+        done(err ?? (hookErr instanceof Error ? hookErr : new Error(String(hookErr))), matched),
+    );
+  };
 }
 
 export function handlePublish(conn: MqttConnection, packet: mqtt.IPublishPacket): void {
@@ -133,6 +147,12 @@ export function handlePublish(conn: MqttConnection, packet: mqtt.IPublishPacket)
     refuse(conn, packet, quotaVerdict, 'publish quota exceeded');
     return;
   }
+  const hooked = broker.deps.publishHook?.onPublish(identity, topic, payload, packet.qos);
+  if (hooked && 'refuse' in hooked) {
+    refuse(conn, packet, hooked.refuse.reason, hooked.refuse.message);
+    return;
+  }
+  const consumed = hooked?.durable;
   const packetId = packet.messageId ?? 0;
   if (packet.qos === 2 && session.inboundQos2.has(packetId)) {
     // A re-sent QoS 2 PUBLISH we already routed: acknowledge again, deliver nothing (exactly once).
@@ -153,6 +173,9 @@ export function handlePublish(conn: MqttConnection, packet: mqtt.IPublishPacket)
   };
   if (packet.qos === 0) {
     broker.publish(message);
+    consumed?.catch((err: unknown) =>
+      conn.log.warn({ ...conn.logContext(), err }, 'QoS 0 message not stored'),
+    );
     return;
   }
 
@@ -162,7 +185,7 @@ export function handlePublish(conn: MqttConnection, packet: mqtt.IPublishPacket)
   const extraOps = packet.qos === 2 ? broker.rememberInboundQos2(session, packetId) : undefined;
   broker.publish(
     message,
-    (err, matched) => {
+    afterConsumed(consumed, (err, matched) => {
       if (packet.qos === 1) conn.inboundUnacked = Math.max(0, conn.inboundUnacked - 1);
       if (err) {
         conn.log.error({ ...conn.logContext(), err }, 'could not make a message durable');
@@ -171,7 +194,8 @@ export function handlePublish(conn: MqttConnection, packet: mqtt.IPublishPacket)
           complete({
             cmd: packet.qos === 1 ? 'puback' : 'pubrec',
             messageId: packetId,
-            reasonCode: RC.UNSPECIFIED_ERROR,
+            // A consumer that is behind (HalyardError QUOTA_EXCEEDED) says so; the client may retry later.
+            reasonCode: isHalyardError(err, 'QUOTA_EXCEEDED') ? RC.QUOTA_EXCEEDED : RC.UNSPECIFIED_ERROR,
           });
         } else {
           // 3.1.1 cannot say "not accepted": closing makes the client send it again.
@@ -182,7 +206,7 @@ export function handlePublish(conn: MqttConnection, packet: mqtt.IPublishPacket)
       }
       const reasonCode = v5 && !matched ? RC.NO_MATCHING_SUBSCRIBERS : undefined;
       complete({ cmd: packet.qos === 1 ? 'puback' : 'pubrec', messageId: packetId, reasonCode });
-    },
+    }),
     extraOps,
   );
 }
