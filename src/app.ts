@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { registerRegistryApi } from './api/registry-api.js';
+import { telemetryApi } from './api/telemetry-api.js';
 import type { ConnectionObserver } from './broker/auth.js';
 import { Broker } from './broker/broker.js';
 import type { Config } from './core/config.js';
@@ -13,6 +14,10 @@ import { bridgeRegistryToBroker } from './devices/registry-bridge.js';
 import { openRegistry } from './registry/open-store.js';
 import type { Registry } from './registry/registry.js';
 import { SqliteBrokerStore } from './store/sqlite/broker-store.js';
+import { TelemetryIngest } from './telemetry/ingest.js';
+import { telemetryPublishHook, type TelemetryHookStats } from './telemetry/mqtt-ingest.js';
+import { openTelemetryStore } from './telemetry/open-store.js';
+import type { TelemetryStore } from './telemetry/store.js';
 import { startListeners, type RunningListeners } from './transport/index.js';
 
 /**
@@ -25,6 +30,7 @@ export interface RunningHalyard {
   broker: Broker;
   registry: Registry;
   presence: PresenceTracker;
+  telemetry: { store: TelemetryStore; ingest: TelemetryIngest; mqtt: TelemetryHookStats };
   listeners: RunningListeners;
   addresses: RunningListeners['addresses'];
   /** Set on the very first start only: the platform admin's generated password, to be shown once. */
@@ -69,10 +75,24 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
     ledger,
     logger: logger.child({ component: 'auth' }),
   });
+  let telemetryStore: TelemetryStore;
+  try {
+    telemetryStore = await openTelemetryStore(config.database.url, config.dataDir);
+  } catch (err) {
+    await registryStore.close();
+    throw err;
+  }
+  const ingest = new TelemetryIngest({
+    store: telemetryStore,
+    logger: logger.child({ component: 'telemetry' }),
+    maxPendingPoints: config.telemetry.maxPendingPoints,
+  });
+  const maxSkewMs = config.telemetry.maxSkewSeconds * 1000;
+  const publishHook = telemetryPublishHook({ ingest, maxSkewMs });
   const store = SqliteBrokerStore.open(join(config.dataDir, 'broker.db'), {
     synchronous: config.store.synchronous,
   });
-  const broker = new Broker({ store, authenticator, observer, logger, options: config.broker });
+  const broker = new Broker({ store, authenticator, observer, publishHook, logger, options: config.broker });
   const bridge = bridgeRegistryToBroker({ registry, broker, presence, logger });
 
   let listeners: RunningListeners;
@@ -82,13 +102,20 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
       logger,
       dataDir: config.dataDir,
       configureHttp: (app, listener) =>
-        registerRegistryApi(app, { registry, presence, secureCookies: listener === 'https' }),
+        registerRegistryApi(app, {
+          registry,
+          presence,
+          secureCookies: listener === 'https',
+          extensions: [telemetryApi({ registry, ingest, store: telemetryStore, maxSkewMs })],
+        }),
     });
   } catch (err) {
     // Whatever did start must not keep the process alive or hold the databases.
     await broker.close().catch(() => undefined);
     await bridge.close().catch(() => undefined);
+    await ingest.close().catch(() => undefined);
     await store.close().catch(() => undefined);
+    await telemetryStore.close().catch(() => undefined);
     await registryStore.close().catch(() => undefined);
     throw err;
   }
@@ -105,14 +132,25 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
       } finally {
         await bridge.close();
         await listeners.close();
+        await ingest.close();
         await store.close();
+        await telemetryStore.close();
         await registryStore.close();
       }
       logger.info('stopped');
     })();
     return stopping;
   };
-  return { broker, registry, presence, listeners, addresses: listeners.addresses, initialAdmin, stop };
+  return {
+    broker,
+    registry,
+    presence,
+    telemetry: { store: telemetryStore, ingest, mqtt: publishHook.stats },
+    listeners,
+    addresses: listeners.addresses,
+    initialAdmin,
+    stop,
+  };
 }
 
 function logStartup(config: Config, listeners: RunningListeners, logger: Logger): void {

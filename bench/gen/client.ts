@@ -17,6 +17,8 @@ export interface ConnectOptions {
   password?: string;
   keepalive?: number;
   timeoutMs?: number;
+  /** 4 (MQTT 3.1.1, the default) or 5: a v5 PUBACK carries a reason code (a refusal shows). */
+  protocolVersion?: 4 | 5;
 }
 
 export class RawClient {
@@ -24,6 +26,8 @@ export class RawClient {
   onPublish: FrameHandler | null = null;
   /** Called after each received chunk has been scanned (flow control hooks in here). */
   afterData: (() => void) | null = null;
+  /** Called for every PUBACK received, with its packet id and reason code (0 unless MQTT 5 says otherwise). */
+  onPuback: ((packetId: number, reason: number) => void) | null = null;
   pubacks = 0;
   error: Error | null = null;
   private readonly scanner: FrameScanner;
@@ -35,8 +39,13 @@ export class RawClient {
     this.scanner = new FrameScanner((buf, off, avail, hdrLen, remLen) => {
       const type = buf[off] >> 4;
       if (type === PUBLISH) this.onPublish?.(buf, off, avail, hdrLen, remLen);
-      else if (type === PUBACK) this.pubacks++;
-      else if (this.waiter?.type === type) {
+      else if (type === PUBACK) {
+        this.pubacks++;
+        if (this.onPuback) {
+          const p = off + hdrLen;
+          this.onPuback((buf[p] << 8) | buf[p + 1], remLen > 2 ? buf[p + 2] : 0);
+        }
+      } else if (this.waiter?.type === type) {
         const w = this.waiter;
         this.waiter = null;
         w.resolve(buf[off + hdrLen + 1]);
@@ -61,7 +70,7 @@ export class RawClient {
         clientId: opts.clientId,
         ...(opts.username === undefined ? {} : { username: opts.username }),
         ...(opts.password === undefined ? {} : { password: Buffer.from(opts.password) }),
-        protocolVersion: 4,
+        protocolVersion: opts.protocolVersion ?? 4,
         clean: true,
         keepalive: opts.keepalive ?? 0,
       }),

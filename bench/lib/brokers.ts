@@ -29,7 +29,21 @@ export interface RunningBroker {
   name: BrokerName;
   pid: number;
   port: number;
+  /** Halyard with `http`: its REST API port and the platform admin's first-start password. */
+  http?: { port: number; adminPassword: string };
+  /** The broker's temporary data directory (removed by stop()). */
+  dataDir: string;
   stop(): Promise<void>;
+}
+
+/** Halyard only: what a scenario needs beyond the broker (e.g. the REST API to set up devices). */
+export interface HalyardOptions {
+  /** Enables the HTTP listener on a free loopback port and reads the admin password from stdout. */
+  http?: boolean;
+  /** `--database`: the registry (and telemetry) in this PostgreSQL database. */
+  databaseUrl?: string;
+  /** The runner starts a throw-away PostgreSQL cluster (bench/lib/postgres.ts) and sets databaseUrl. */
+  postgres?: boolean;
 }
 
 export function available(name: BrokerName): string | null {
@@ -42,13 +56,25 @@ export async function startBroker(
   name: BrokerName,
   cpu: number,
   halyardConfig: Record<string, unknown> = {},
+  halyardOptions: HalyardOptions = {},
 ): Promise<RunningBroker> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `bench-${name}-`));
   const port = await freePort();
-  const [command, args] = pinned(cpu, ...commandFor(name, port, dir, halyardConfig));
-  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const httpPort = name === 'halyard' && halyardOptions.http ? await freePort() : undefined;
+  const [command, args] = pinned(
+    cpu,
+    ...commandFor(name, port, dir, halyardConfig, { ...halyardOptions, httpPort }),
+  );
+  const child = spawn(command, args, {
+    stdio: ['ignore', httpPort === undefined ? 'ignore' : 'pipe', 'pipe'],
+  });
   let stderr = '';
+  let stdout = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  // Only the first-start banner matters (the admin password); later output is read and dropped.
+  child.stdout?.on('data', (d: Buffer) => {
+    if (stdout.length < 8192) stdout += d.toString();
+  });
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
@@ -57,14 +83,39 @@ export async function startBroker(
     }
     rmSync(dir, { recursive: true, force: true });
   };
+  let http: RunningBroker['http'];
   try {
     await waitForPort(port, child);
+    if (httpPort !== undefined) {
+      await waitForPort(httpPort, child);
+      const adminPassword = await waitForPassword(() => stdout, child);
+      http = { port: httpPort, adminPassword };
+    }
   } catch (err) {
     await stop();
     throw new Error(`${name} did not start: ${(err as Error).message} ${stderr.trim()}`);
   }
   if (child.pid === undefined) throw new Error(`${name} has no pid`);
-  return { name, pid: child.pid, port, stop };
+  return { name, pid: child.pid, port, ...(http ? { http } : {}), dataDir: dir, stop };
+}
+
+/** The `  password: <pw>` line Halyard prints on its first start, after "First start: created the platform admin". */
+async function waitForPassword(
+  stdout: () => string,
+  child: ChildProcess,
+  timeoutMs = 15_000,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = stdout();
+    const at = text.indexOf('First start: created the platform admin');
+    const match = at >= 0 ? /^ {2}password: (\S+)$/m.exec(text.slice(at)) : null;
+    if (match) return match[1];
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error('exited before printing the admin password');
+    if (Date.now() > deadline) throw new Error(`no admin password on stdout after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 function commandFor(
@@ -72,13 +123,22 @@ function commandFor(
   port: number,
   dir: string,
   halyardConfig: Record<string, unknown>,
+  opts: HalyardOptions & { httpPort?: number },
 ): [string, string[]] {
   switch (name) {
     case 'halyard': {
       const conf = path.join(dir, 'halyard.json');
       // Every connection comes from 127.0.0.1: the per-address connect rate limit would throttle the generator.
-      const config = { security: { connectRate: { perAddressPerSecond: 0 } }, ...halyardConfig };
+      const security = {
+        ...(halyardConfig.security as Record<string, unknown> | undefined),
+        connectRate: { perAddressPerSecond: 0 },
+      };
+      const config = { ...halyardConfig, security };
       writeFileSync(conf, JSON.stringify(config));
+      const http =
+        opts.httpPort === undefined
+          ? ['--listeners.http.enabled', 'false']
+          : ['--listeners.http.host', '127.0.0.1', '--listeners.http.port', String(opts.httpPort)];
       return [
         process.execPath,
         [
@@ -95,8 +155,8 @@ function commandFor(
           '--listeners.mqtt.allow-anonymous',
           '--listeners.mqtts.enabled',
           'false',
-          '--listeners.http.enabled',
-          'false',
+          ...http,
+          ...(opts.databaseUrl === undefined ? [] : ['--database', opts.databaseUrl]),
           '--listeners.https.enabled',
           'false',
           '--log-level',

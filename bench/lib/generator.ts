@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Metric } from '../scenarios/types.js';
-import { pinned } from './brokers.js';
+import { pinned, type RunningBroker } from './brokers.js';
 
 const GENERATOR = path.join(path.dirname(fileURLToPath(import.meta.url)), '../gen/main.js');
 
@@ -12,6 +12,9 @@ export interface GeneratorRun {
   port: number;
   brokerPid: number;
   quick: boolean;
+  http?: RunningBroker['http'];
+  dataDir?: string;
+  databaseUrl?: string;
   cpu: number;
   timeoutMs: number;
 }

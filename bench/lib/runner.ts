@@ -2,8 +2,9 @@
  * The interleaved loop: for each scenario, run 1..N, each broker in turn
  * (A B C A B C …), each time a fresh broker process and a fresh generator.
  */
-import { available, startBroker, type BrokerName } from './brokers.js';
+import { available, startBroker, type BrokerName, type HalyardOptions } from './brokers.js';
 import { runGenerator } from './generator.js';
+import { startPostgres, type BenchPostgres } from './postgres.js';
 import { waitForQuiet } from './quiet.js';
 import { formatValue } from './report.js';
 import type { RunRecord } from './stats.js';
@@ -68,21 +69,32 @@ async function runOnce(
 ): Promise<RunRecord> {
   const record: RunRecord = { scenario: scenario.name, broker, run, metrics: [], error: null };
   let running;
+  let postgres: BenchPostgres | undefined;
   try {
     const config = broker === 'halyard' ? await scenario.halyardConfig?.() : undefined;
-    running = await startBroker(broker, BROKER_CPU, config);
+    const options: HalyardOptions = broker === 'halyard' ? { ...scenario.halyard } : {};
+    if (options.postgres) {
+      // On the broker's CPU: Halyard and its database share one core, as Halyard and SQLite do.
+      postgres = await startPostgres(BROKER_CPU);
+      options.databaseUrl = postgres.url;
+    }
+    running = await startBroker(broker, BROKER_CPU, config, options);
     record.metrics = await runGenerator({
       scenario: scenario.name,
       port: running.port,
       brokerPid: running.pid,
       quick,
+      ...(running.http ? { http: running.http } : {}),
+      dataDir: running.dataDir,
+      ...(options.databaseUrl === undefined ? {} : { databaseUrl: options.databaseUrl }),
       cpu: GENERATOR_CPU,
-      timeoutMs: quick ? 60_000 : 180_000,
+      timeoutMs: scenario.timeoutMs ?? (quick ? 60_000 : 180_000),
     });
   } catch (err) {
     record.error = (err as Error).message;
   } finally {
     await running?.stop();
+    await postgres?.stop();
   }
   return record;
 }

@@ -8,6 +8,7 @@ import { qos0FanIn } from './qos0-fanin.js';
 import { qos1FanIn } from './qos1-fanin.js';
 import { retainedStorm } from './retained.js';
 import { sharedSubscription } from './shared.js';
+import { telemetryIngest, telemetryIngestMax, telemetryIngestMaxPg, telemetryIngestPg } from './telemetry.js';
 import type { Scenario } from './types.js';
 
 /** In the order they run and are reported. */
@@ -22,6 +23,10 @@ export const scenarios: Scenario[] = [
   idleMemory,
   payloadSweep,
   aclCost,
+  telemetryIngest,
+  telemetryIngestMax,
+  telemetryIngestPg,
+  telemetryIngestMaxPg,
 ];
 
 export function findScenario(name: string): Scenario {

@@ -1,5 +1,5 @@
 import type { CpuFigures } from '../gen/timing.js';
-import type { BrokerName } from '../lib/brokers.js';
+import type { BrokerName, HalyardOptions, RunningBroker } from '../lib/brokers.js';
 
 /** One figure a scenario produces in one run against one broker. */
 export interface Metric {
@@ -26,6 +26,12 @@ export interface ScenarioContext {
   port: number;
   brokerPid: number;
   quick: boolean;
+  /** Halyard started with `halyard.http`: its REST API and admin password. */
+  http?: RunningBroker['http'];
+  /** The broker's data directory (e.g. to read Halyard's telemetry.db back). */
+  dataDir?: string;
+  /** Halyard started with `--database` (halyard.postgres): that database. */
+  databaseUrl?: string;
 }
 
 export interface Scenario {
@@ -37,6 +43,10 @@ export interface Scenario {
   brokers?: readonly BrokerName[];
   /** Top-level sections added to Halyard's config file for this scenario (e.g. `users`); made in the runner. */
   halyardConfig?(): Promise<Record<string, unknown>>;
+  /** How Halyard is started for this scenario beyond its config file (e.g. with its HTTP API). */
+  halyard?: HalyardOptions;
+  /** Bound on one generator run (default 180 s, 60 s in the quick subset). */
+  timeoutMs?: number;
   run(ctx: ScenarioContext): Promise<Metric[]>;
 }
 

@@ -34,7 +34,12 @@ export interface RegistryApiOptions {
   presence: { isOnline(deviceId: string): boolean };
   /** Set the cookie's Secure flag (the app is served over HTTPS). */
   secureCookies: boolean;
+  /** More route modules inside /api (telemetry-api.ts): they share its error format and OpenAPI document. */
+  extensions?: ApiExtension[];
 }
+
+/** Registers routes in the /api context, which has the zod compilers, error handler and swagger. */
+export type ApiExtension = (api: ApiApp, deps: RouteDeps) => Promise<void>;
 
 export const API_PREFIX = '/api';
 
@@ -68,6 +73,7 @@ export async function registerRegistryApi(app: HttpApp, opts: RegistryApiOptions
         registerAuditRoutes(secured, deps);
         done();
       });
+      for (const extend of opts.extensions ?? []) await extend(api, deps);
     },
     { prefix: API_PREFIX },
   );

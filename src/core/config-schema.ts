@@ -164,6 +164,14 @@ export const configSchema = z
       })
       .prefault({}),
     security,
+    telemetry: z
+      .strictObject({
+        /** Device timestamps further than this from server time are replaced by server time. */
+        maxSkewSeconds: int(0, 10 * 365 * 86_400).default(3600),
+        /** Points waiting for their transaction before ingest refuses more (back-pressure). */
+        maxPendingPoints: int(1000, 100_000_000).default(200_000),
+      })
+      .prefault({}),
     users: jsonArray(user)
       .default([])
       // Two entries for one name would make the second one silently unreachable.

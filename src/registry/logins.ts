@@ -76,7 +76,23 @@ export class LoginGate {
     this.addresses = new LoginThrottle(o.lockout);
   }
 
-  async loginDevice(proof: DeviceProof, ctx: LoginContext): Promise<DeviceLogin> {
+  loginDevice(proof: DeviceProof, ctx: LoginContext): Promise<DeviceLogin> {
+    return this.checkDevice(proof, ctx, true);
+  }
+
+  /**
+   * A device token on every HTTP request: the same checks and lockout as a login,
+   * but a success is not audited (one entry per request would flood the log).
+   */
+  authenticateDeviceToken(token: string, ctx: LoginContext): Promise<DeviceLogin> {
+    return this.checkDevice({ kind: 'token', token }, ctx, false);
+  }
+
+  private async checkDevice(
+    proof: DeviceProof,
+    ctx: LoginContext,
+    auditSuccess: boolean,
+  ): Promise<DeviceLogin> {
     const cert = proof.kind === 'certificate' ? parseCertificate(proof.certDer) : undefined;
     const claim = claimOf(proof, cert);
     const base = { actorType: 'device' as const, address: ctx.address };
@@ -117,15 +133,16 @@ export class LoginGate {
 
     const { device, credential } = checked;
     this.succeeded(claim.key, ctx.address);
-    await this.o.audit({
-      ...base,
-      tenantId: device.tenantId,
-      actor: device.id,
-      action: 'login.success',
-      target: `device:${device.id}`,
-      outcome: 'success',
-      details: { via: ctx.via, kind: credential.kind, credentialId: credential.id },
-    });
+    if (auditSuccess)
+      await this.o.audit({
+        ...base,
+        tenantId: device.tenantId,
+        actor: device.id,
+        action: 'login.success',
+        target: `device:${device.id}`,
+        outcome: 'success',
+        details: { via: ctx.via, kind: credential.kind, credentialId: credential.id },
+      });
     const profile = device.profileId === null ? undefined : await this.o.store.getProfile(device.profileId);
     return { ok: true, device, profile, credential };
   }

@@ -249,6 +249,10 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistrySe
     return this.gate.loginDevice(proof, ctx);
   }
 
+  authenticateDeviceToken(token: string, ctx: LoginContext): Promise<DeviceLogin> {
+    return this.gate.authenticateDeviceToken(token, ctx);
+  }
+
   createSession(user: User, ctx: LoginContext): Promise<{ token: string; expiresAt: number }> {
     return this.sessions.create(user, ctx);
   }

@@ -207,6 +207,11 @@ export interface RegistryService {
 
   /** Device login for MQTT and the line protocol. Lockout and audit included. */
   loginDevice(proof: DeviceProof, ctx: LoginContext): Promise<DeviceLogin>;
+  /**
+   * A device token presented on each HTTP request (telemetry ingest): like
+   * loginDevice, lockout included, but only failures are audited.
+   */
+  authenticateDeviceToken(token: string, ctx: LoginContext): Promise<DeviceLogin>;
   /** Reads for the broker, without an actor (the broker is trusted). */
   deviceById(id: string): Promise<Device | undefined>;
   profileById(id: string): Promise<DeviceProfile | undefined>;

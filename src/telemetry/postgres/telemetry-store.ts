@@ -1,0 +1,405 @@
+import pg from 'pg';
+import type { PoolClient } from 'pg';
+import { HalyardError } from '../../core/errors.js';
+import { silentLogger, type Logger } from '../../core/logger.js';
+import { createPool, type RegistryPool } from '../../registry/postgres/pool.js';
+import type { Bucket, DataPoint, LatestValue } from '../model.js';
+import {
+  checkRange,
+  compareKeys,
+  decodeCursor,
+  encodeCursor,
+  encodeValue,
+  pageLimit,
+  uniquePoints,
+} from '../sql/codec.js';
+import {
+  BucketMerger,
+  bucketStart,
+  mergeInto,
+  partialOf,
+  planAggregate,
+  pointId,
+  rollupChanges,
+  ROLLUPS,
+  type DirtyBucket,
+  type Partial,
+  type RollupDelta,
+  type RollupTable,
+} from '../sql/rollups.js';
+import { partialFromRow, pointValue, rollupValues } from '../sql/rows.js';
+import { ROLLUP_COLUMNS, ROLLUP_MERGE, type PointRow, type RollupRow } from '../sql/schema.js';
+import type { AggregateQuery, RangeQuery, TelemetryStore } from '../store.js';
+import { migrateTelemetry } from './migrations.js';
+
+export interface PostgresTelemetryStoreOptions {
+  /** Connections in the pool; default 10. */
+  poolSize?: number;
+  logger?: Logger;
+}
+
+/** The tables carry a prefix here: the database is shared with the registry. */
+const table = (name: RollupTable | 'points' | 'latest') => `telemetry_${name}`;
+
+const ROLLUP_TYPES = [
+  'text',
+  'text',
+  'bigint',
+  'int',
+  'int',
+  'float8',
+  'float8',
+  'float8',
+  'bigint',
+  'smallint',
+  'float8',
+  'text',
+  'bigint',
+  'smallint',
+  'float8',
+  'text',
+];
+
+/** `unnest($1::t1[], $2::t2[], …)`: many rows in one statement, one array per column. */
+const unnest = (types: readonly string[]) => `unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`;
+
+/** Rows → one array per column. */
+function columns(rows: readonly unknown[][], width: number): unknown[][] {
+  const cols: unknown[][] = Array.from({ length: width }, () => []);
+  for (const row of rows) row.forEach((v, i) => cols[i].push(v));
+  return cols;
+}
+
+const RAW_GROUP = `
+  SELECT key, ts - (ts % $5) AS bucket_ts, count(*) AS n, count(value_num) AS nn,
+         coalesce(sum(value_num), 0) AS sum_v, min(value_num) AS min_v, max(value_num) AS max_v,
+         min(ts) AS first_ts, max(ts) AS last_ts, MEDIAN
+    FROM telemetry_points WHERE series_id = $1 AND key = ANY($2) AND ts >= $3 AND ts < $4
+   GROUP BY key, bucket_ts`;
+
+/**
+ * Telemetry in PostgreSQL. A write is one transaction of a few multi-row
+ * statements (points, latest, rollups); a point that replaces a stored one is
+ * told apart by its row's xmax, and its rollup buckets are rebuilt from the raw
+ * points. Rows are written in a fixed order so concurrent writers lock alike.
+ */
+export class PostgresTelemetryStore implements TelemetryStore {
+  readonly dialect = 'postgres' as const;
+
+  private constructor(private readonly connections: RegistryPool) {}
+
+  static async open(url: string, opts: PostgresTelemetryStoreOptions = {}): Promise<PostgresTelemetryStore> {
+    const log = opts.logger ?? silentLogger();
+    const connections = createPool(url, { size: opts.poolSize, logger: log });
+    try {
+      const { from, to } = await migrateTelemetry(connections.pool);
+      if (from !== to) log.info({ from, to }, 'postgres telemetry schema migrated');
+      return new PostgresTelemetryStore(connections);
+    } catch (err) {
+      await connections.end().catch(() => undefined);
+      throw storeError('could not open the PostgreSQL telemetry store', err);
+    }
+  }
+
+  private get pool(): pg.Pool {
+    return this.connections.pool;
+  }
+
+  write(points: readonly DataPoint[]): Promise<void> {
+    return this.run('write telemetry', async () => {
+      const unique = uniquePoints(points).sort(
+        (a, b) => compareKeys(a.seriesId, b.seriesId) || compareKeys(a.key, b.key) || a.ts - b.ts,
+      );
+      if (unique.length === 0) return;
+      await this.tx((c) => this.writeTx(c, unique));
+    });
+  }
+
+  latest(seriesId: string, keys?: string[]): Promise<LatestValue[]> {
+    return this.run('read latest values', async () => {
+      const filter = keys?.length ? 'AND key = ANY($2)' : '';
+      const { rows } = await this.pool.query<PointRow>(
+        `SELECT key, ts, value_type, value_num, value_text FROM telemetry_latest
+          WHERE series_id = $1 ${filter} ORDER BY key`,
+        keys?.length ? [seriesId, keys] : [seriesId],
+      );
+      return rows.map((r) => ({ key: r.key, ts: r.ts, value: pointValue(r) }));
+    });
+  }
+
+  keys(seriesId: string): Promise<string[]> {
+    return this.run('list keys', () => this.seriesKeys(this.pool, seriesId));
+  }
+
+  query(q: RangeQuery): Promise<{ points: DataPoint[]; next?: string }> {
+    return this.run('query telemetry', async () => {
+      checkRange(q.from, q.to);
+      const limit = pageLimit(q.limit);
+      const desc = q.order === 'desc';
+      const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+      const params: unknown[] = [q.seriesId, q.from, q.to, limit + 1];
+      const where = ['series_id = $1', 'ts >= $2', 'ts < $3'];
+      if (q.keys?.length) where.push(`key = ANY($${params.push(q.keys)})`);
+      if (cursor) {
+        const ts = params.push(cursor.ts);
+        const key = params.push(cursor.key);
+        where.push(desc ? `(ts, key) < ($${ts}, $${key})` : `(ts, key) > ($${ts}, $${key})`);
+      }
+      const dir = desc ? 'DESC' : 'ASC';
+      const { rows } = await this.pool.query<PointRow>(
+        `SELECT key, ts, value_type, value_num, value_text FROM telemetry_points WHERE ${where.join(' AND ')}
+          ORDER BY ts ${dir}, key ${dir} LIMIT $4`,
+        params,
+      );
+      const tenantId = rows.length ? await this.tenantOf(q.seriesId) : '';
+      const page = rows.slice(0, limit).map((r) => ({
+        tenantId,
+        seriesId: q.seriesId,
+        key: r.key,
+        ts: r.ts,
+        value: pointValue(r),
+      }));
+      const last = page.at(-1);
+      return rows.length > limit && last ? { points: page, next: encodeCursor(last) } : { points: page };
+    });
+  }
+
+  aggregate(q: AggregateQuery): Promise<Bucket[]> {
+    return this.run('aggregate telemetry', () =>
+      this.tx(async (c) => {
+        checkRange(q.from, q.to);
+        if (!Number.isSafeInteger(q.bucketMs) || q.bucketMs < 1000) {
+          throw new HalyardError('INVALID_INPUT', 'bucketMs must be an integer of at least 1000', {
+            field: 'bucketMs',
+          });
+        }
+        const keys = q.keys.length ? q.keys : await this.seriesKeys(c, q.seriesId);
+        const merger = new BucketMerger(q.bucketMs);
+        for (const s of planAggregate(q.fn, q.from, q.to, q.bucketMs)) {
+          const params = [q.seriesId, keys, s.from, s.to];
+          const { rows } =
+            s.source === 'rollup'
+              ? await c.query<RollupRow & { key: string; med?: number | null }>(
+                  `SELECT ${ROLLUP_COLUMNS} FROM ${table(s.table)}
+                    WHERE series_id = $1 AND key = ANY($2) AND bucket_ts >= $3 AND bucket_ts < $4`,
+                  params,
+                )
+              : await c.query<RollupRow & { key: string; med: number | null }>(rawGroupSql(q.fn), [
+                  ...params,
+                  q.bucketMs,
+                ]);
+          for (const r of rows) {
+            merger.add(r.key, r.bucket_ts, partialFromRow(r));
+            if (typeof r.med === 'number') merger.addValue(r.key, r.bucket_ts, r.med);
+          }
+        }
+        return merger.result(q.fn);
+      }, ' ISOLATION LEVEL REPEATABLE READ READ ONLY'),
+    );
+  }
+
+  deleteBefore(scope: { tenantId: string; key?: string }, before: number): Promise<number> {
+    return this.run('delete old telemetry', () =>
+      this.tx(async (c) => {
+        const filter = scope.key === undefined ? '' : 'AND key = $2';
+        const { rows: targets } = await c.query<{ series_id: string; key: string }>(
+          `SELECT series_id, key FROM telemetry_latest WHERE tenant_id = $1 ${filter} ORDER BY series_id, key`,
+          scope.key === undefined ? [scope.tenantId] : [scope.tenantId, scope.key],
+        );
+        let removed = 0;
+        for (const t of targets) {
+          const n =
+            (
+              await c.query('DELETE FROM telemetry_points WHERE series_id = $1 AND key = $2 AND ts < $3', [
+                t.series_id,
+                t.key,
+                before,
+              ])
+            ).rowCount ?? 0;
+          removed += n;
+          for (const r of ROLLUPS) {
+            const cut = bucketStart(before, r.ms);
+            await c.query(
+              `DELETE FROM ${table(r.table)} WHERE series_id = $1 AND key = $2 AND bucket_ts < $3`,
+              [t.series_id, t.key, cut],
+            );
+            // The bucket the cutoff falls in keeps only its remaining points.
+            if (n > 0 && cut < before) {
+              await this.rebuild(c, {
+                table: r.table,
+                seriesId: t.series_id,
+                key: t.key,
+                bucketTs: cut,
+                ms: r.ms,
+              });
+            }
+          }
+        }
+        return removed;
+      }),
+    );
+  }
+
+  deleteSeries(seriesId: string): Promise<number> {
+    return this.run('delete the series', () =>
+      this.tx(async (c) => {
+        const removed = (await c.query('DELETE FROM telemetry_points WHERE series_id = $1', [seriesId]))
+          .rowCount;
+        for (const r of ROLLUPS)
+          await c.query(`DELETE FROM ${table(r.table)} WHERE series_id = $1`, [seriesId]);
+        await c.query('DELETE FROM telemetry_latest WHERE series_id = $1', [seriesId]);
+        return removed ?? 0;
+      }),
+    );
+  }
+
+  close(): Promise<void> {
+    return this.connections.end();
+  }
+
+  private async writeTx(c: PoolClient, points: DataPoint[]): Promise<void> {
+    const encoded = points.map((p) => encodeValue(p.value));
+    // xmax is 0 on a freshly inserted row and set on one the conflict clause updated.
+    const { rows: replacedRows } = await c.query<{ series_id: string; key: string; ts: number }>(
+      `WITH ins AS (
+         INSERT INTO telemetry_points (series_id, key, ts, value_type, value_num, value_text)
+         SELECT * FROM ${unnest(['text', 'text', 'bigint', 'smallint', 'float8', 'text'])}
+         ON CONFLICT (series_id, key, ts) DO UPDATE SET value_type = excluded.value_type,
+           value_num = excluded.value_num, value_text = excluded.value_text
+         RETURNING series_id, key, ts, xmax)
+       SELECT series_id, key, ts FROM ins WHERE xmax::text <> '0'`,
+      [
+        points.map((p) => p.seriesId),
+        points.map((p) => p.key),
+        points.map((p) => p.ts),
+        encoded.map((v) => v.type),
+        encoded.map((v) => v.num),
+        encoded.map((v) => v.text),
+      ],
+    );
+    const replaced = new Set(replacedRows.map((r) => pointId(r.series_id, r.key, r.ts)));
+
+    const newest = new Map<string, DataPoint>();
+    for (const p of points) {
+      const id = `${p.seriesId}\u0000${p.key}`;
+      const seen = newest.get(id);
+      if (!seen || p.ts >= seen.ts) newest.set(id, p);
+    }
+    const latest = [...newest.values()].map((p) => {
+      const v = encodeValue(p.value);
+      return [p.seriesId, p.key, p.tenantId, p.ts, v.type, v.num, v.text];
+    });
+    await c.query(
+      `INSERT INTO telemetry_latest AS l (series_id, key, tenant_id, ts, value_type, value_num, value_text)
+       SELECT * FROM ${unnest(['text', 'text', 'text', 'bigint', 'smallint', 'float8', 'text'])}
+       ON CONFLICT (series_id, key) DO UPDATE SET tenant_id = excluded.tenant_id, ts = excluded.ts,
+         value_type = excluded.value_type, value_num = excluded.value_num, value_text = excluded.value_text
+       WHERE excluded.ts >= l.ts`,
+      columns(latest, 7),
+    );
+
+    const { deltas, dirty } = rollupChanges(points, replaced);
+    for (const r of ROLLUPS)
+      await this.upsertRollups(
+        c,
+        r.table,
+        deltas.filter((d) => d.table === r.table),
+      );
+    for (const b of dirty) await this.rebuild(c, b);
+  }
+
+  private async upsertRollups(
+    c: PoolClient,
+    name: RollupTable,
+    deltas: readonly RollupDelta[],
+  ): Promise<void> {
+    if (deltas.length === 0) return;
+    await c.query(
+      `INSERT INTO ${table(name)} AS r (${ROLLUP_COLUMNS}) SELECT * FROM ${unnest(ROLLUP_TYPES)}
+       ON CONFLICT (series_id, key, bucket_ts) DO UPDATE SET ${ROLLUP_MERGE}`,
+      columns(deltas.map(rollupValues), ROLLUP_TYPES.length),
+    );
+  }
+
+  /** Rewrites one rollup bucket from the raw points in it (none: no row). */
+  private async rebuild(c: PoolClient, b: Omit<DirtyBucket, 'tenantId'>): Promise<void> {
+    const where = 'series_id = $1 AND key = $2';
+    await c.query(`DELETE FROM ${table(b.table)} WHERE ${where} AND bucket_ts = $3`, [
+      b.seriesId,
+      b.key,
+      b.bucketTs,
+    ]);
+    const { rows } = await c.query<PointRow>(
+      `SELECT key, ts, value_type, value_num, value_text FROM telemetry_points
+        WHERE ${where} AND ts >= $3 AND ts < $4 ORDER BY ts`,
+      [b.seriesId, b.key, b.bucketTs, b.bucketTs + b.ms],
+    );
+    let partial: Partial | undefined;
+    for (const r of rows) {
+      const p = partialOf(r.ts, pointValue(r));
+      partial = partial ? mergeInto(partial, p) : p;
+    }
+    if (partial) await this.upsertRollups(c, b.table, [{ ...b, tenantId: '', partial }]);
+  }
+
+  private async seriesKeys(c: pg.Pool | PoolClient, seriesId: string): Promise<string[]> {
+    const { rows } = await c.query<{ key: string }>(
+      'SELECT key FROM telemetry_latest WHERE series_id = $1 ORDER BY key',
+      [seriesId],
+    );
+    return rows.map((r) => r.key);
+  }
+
+  private async tenantOf(seriesId: string): Promise<string> {
+    const { rows } = await this.pool.query<{ tenant_id: string }>(
+      'SELECT tenant_id FROM telemetry_latest WHERE series_id = $1 LIMIT 1',
+      [seriesId],
+    );
+    return rows[0]?.tenant_id ?? '';
+  }
+
+  private async tx<T>(fn: (c: PoolClient) => Promise<T>, mode = ''): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query(`BEGIN${mode}`);
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw storeError(`could not ${what}`, err);
+    }
+  }
+}
+
+/** Raw points grouped into buckets; first/last values and the median only when asked for. */
+function rawGroupSql(fn: AggregateQuery['fn']): string {
+  const median =
+    fn === 'median' ? 'percentile_cont(0.5) WITHIN GROUP (ORDER BY value_num) AS med' : 'NULL AS med';
+  const group = RAW_GROUP.replace('MEDIAN', median);
+  if (fn !== 'first' && fn !== 'last') {
+    return `SELECT g.*, 0 AS first_type, NULL::float8 AS first_num, NULL AS first_text,
+                   0 AS last_type, NULL::float8 AS last_num, NULL AS last_text FROM (${group}) AS g`;
+  }
+  return `SELECT g.*, f.value_type AS first_type, f.value_num AS first_num, f.value_text AS first_text,
+                 l.value_type AS last_type, l.value_num AS last_num, l.value_text AS last_text
+            FROM (${group}) AS g
+            JOIN telemetry_points AS f ON f.series_id = $1 AND f.key = g.key AND f.ts = g.first_ts
+            JOIN telemetry_points AS l ON l.series_id = $1 AND l.key = g.key AND l.ts = g.last_ts`;
+}
+
+function storeError(what: string, err: unknown): HalyardError {
+  if (err instanceof HalyardError) return err;
+  const detail = err instanceof Error ? err.message : undefined;
+  return new HalyardError('STORE_FAILURE', detail ? `${what}: ${detail}` : what, {}, { cause: err });
+}

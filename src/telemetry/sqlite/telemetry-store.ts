@@ -1,0 +1,384 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database, { type Statement } from 'better-sqlite3';
+import { HalyardError } from '../../core/errors.js';
+import { silentLogger, type Logger } from '../../core/logger.js';
+import { migrate } from '../../store/sqlite/migrations.js';
+import type { Bucket, DataPoint, LatestValue } from '../model.js';
+import {
+  checkRange,
+  decodeCursor,
+  encodeCursor,
+  encodeValue,
+  pageLimit,
+  uniquePoints,
+} from '../sql/codec.js';
+import {
+  BucketMerger,
+  bucketStart,
+  mergeInto,
+  partialOf,
+  planAggregate,
+  pointId,
+  rollupChanges,
+  ROLLUPS,
+  type DirtyBucket,
+  type Partial,
+  type RollupTable,
+} from '../sql/rollups.js';
+import { partialFromRow, pointValue, rollupValues } from '../sql/rows.js';
+import { ROLLUP_COLUMNS, ROLLUP_MERGE, type PointRow, type RollupRow } from '../sql/schema.js';
+import type { AggregateQuery, RangeQuery, TelemetryStore } from '../store.js';
+import { TELEMETRY_MIGRATIONS } from './migrations.js';
+
+export interface SqliteTelemetryStoreOptions {
+  /** 'full' (default) survives power loss; 'normal' in WAL mode survives a process crash. */
+  synchronous?: 'full' | 'normal';
+  busyTimeoutMs?: number;
+  logger?: Logger;
+}
+
+const RAW_GROUP = `
+  SELECT ts - (ts % @ms) AS bucket_ts, count(*) AS n, count(value_num) AS nn, total(value_num) AS sum_v,
+         min(value_num) AS min_v, max(value_num) AS max_v, min(ts) AS first_ts, max(ts) AS last_ts
+    FROM points WHERE series_id = @series AND key = @key AND ts >= @from AND ts < @to
+   GROUP BY bucket_ts`;
+
+/**
+ * Telemetry in one SQLite file (WAL). Every method does its work synchronously
+ * inside one transaction, so a write is atomic and durable (synchronous=FULL by
+ * default) when its promise resolves. Rollups are kept by adding each new
+ * point to its buckets; a replaced point instead rebuilds its buckets from the
+ * raw points, as does retention for the bucket the cutoff falls in.
+ */
+export class SqliteTelemetryStore implements TelemetryStore {
+  readonly dialect = 'sqlite' as const;
+  private readonly statements = new Map<string, Statement>();
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly path: string,
+  ) {}
+
+  static open(path: string, opts: SqliteTelemetryStoreOptions = {}): SqliteTelemetryStore {
+    const log = opts.logger ?? silentLogger();
+    let db: Database.Database | undefined;
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+      const { from, to } = migrate(db, TELEMETRY_MIGRATIONS);
+      if (from !== to) log.info({ path, from, to }, 'sqlite telemetry schema migrated');
+      return new SqliteTelemetryStore(db, path);
+    } catch (err) {
+      db?.close();
+      throw storeError('could not open the SQLite telemetry store', path, err);
+    }
+  }
+
+  write(points: readonly DataPoint[]): Promise<void> {
+    return this.run('write telemetry', () => {
+      const unique = uniquePoints(points);
+      if (unique.length === 0) return;
+      this.db.transaction(() => this.writeTx(unique)).immediate();
+    });
+  }
+
+  latest(seriesId: string, keys?: string[]): Promise<LatestValue[]> {
+    return this.run('read latest values', () => {
+      const rows = keys?.length
+        ? this.all<PointRow>(
+            `SELECT key, ts, value_type, value_num, value_text FROM latest
+              WHERE series_id = ? AND key IN (SELECT value FROM json_each(?)) ORDER BY key`,
+            seriesId,
+            JSON.stringify(keys),
+          )
+        : this.all<PointRow>(
+            'SELECT key, ts, value_type, value_num, value_text FROM latest WHERE series_id = ? ORDER BY key',
+            seriesId,
+          );
+      return rows.map((r) => ({ key: r.key, ts: r.ts, value: pointValue(r) }));
+    });
+  }
+
+  keys(seriesId: string): Promise<string[]> {
+    return this.run('list keys', () => this.seriesKeys(seriesId));
+  }
+
+  query(q: RangeQuery): Promise<{ points: DataPoint[]; next?: string }> {
+    return this.run('query telemetry', () => {
+      checkRange(q.from, q.to);
+      const limit = pageLimit(q.limit);
+      const desc = q.order === 'desc';
+      const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+      const where = ['series_id = @series', 'ts >= @from', 'ts < @to'];
+      if (q.keys?.length) where.push('key IN (SELECT value FROM json_each(@keys))');
+      if (cursor)
+        where.push(
+          desc ? '(ts < @cts OR (ts = @cts AND key < @ckey))' : '(ts > @cts OR (ts = @cts AND key > @ckey))',
+        );
+      const dir = desc ? 'DESC' : 'ASC';
+      const rows = this.statement(
+        `SELECT key, ts, value_type, value_num, value_text FROM points WHERE ${where.join(' AND ')}
+          ORDER BY ts ${dir}, key ${dir} LIMIT @limit`,
+      ).all({
+        series: q.seriesId,
+        // The cursor narrows the time range too, so the index range starts at the page's end.
+        from: cursor && !desc ? Math.max(q.from, cursor.ts) : q.from,
+        to: cursor && desc ? Math.min(q.to, cursor.ts + 1) : q.to,
+        limit: limit + 1,
+        ...(q.keys?.length ? { keys: JSON.stringify(q.keys) } : {}),
+        ...(cursor ? { cts: cursor.ts, ckey: cursor.key } : {}),
+      }) as PointRow[];
+      const tenantId = rows.length ? this.tenantOf(q.seriesId) : '';
+      const page = rows.slice(0, limit).map((r) => ({
+        tenantId,
+        seriesId: q.seriesId,
+        key: r.key,
+        ts: r.ts,
+        value: pointValue(r),
+      }));
+      const last = page.at(-1);
+      return rows.length > limit && last ? { points: page, next: encodeCursor(last) } : { points: page };
+    });
+  }
+
+  aggregate(q: AggregateQuery): Promise<Bucket[]> {
+    return this.run('aggregate telemetry', () =>
+      this.db
+        .transaction(() => {
+          checkRange(q.from, q.to);
+          if (!Number.isSafeInteger(q.bucketMs) || q.bucketMs < 1000) {
+            throw new HalyardError('INVALID_INPUT', 'bucketMs must be an integer of at least 1000', {
+              field: 'bucketMs',
+            });
+          }
+          const keys = q.keys.length ? q.keys : this.seriesKeys(q.seriesId);
+          const merger = new BucketMerger(q.bucketMs);
+          const withEnds = q.fn === 'first' || q.fn === 'last';
+          for (const segment of planAggregate(q.fn, q.from, q.to, q.bucketMs)) {
+            for (const key of keys) {
+              const params = { series: q.seriesId, key, from: segment.from, to: segment.to };
+              const rows =
+                segment.source === 'rollup'
+                  ? this.all<RollupRow>(
+                      `SELECT ${ROLLUP_COLUMNS} FROM ${segment.table}
+                        WHERE series_id = @series AND key = @key AND bucket_ts >= @from AND bucket_ts < @to`,
+                      params,
+                    )
+                  : this.rawGroups({ ...params, ms: q.bucketMs }, withEnds);
+              for (const r of rows) merger.add(key, r.bucket_ts, partialFromRow(r));
+            }
+          }
+          if (q.fn === 'median') {
+            for (const key of keys) {
+              const values = this.statement(
+                `SELECT ts, value_num FROM points WHERE series_id = ? AND key = ? AND ts >= ? AND ts < ?
+                   AND value_num IS NOT NULL`,
+              ).raw(true);
+              for (const [ts, v] of values.iterate(q.seriesId, key, q.from, q.to) as Iterable<
+                [number, number]
+              >) {
+                merger.addValue(key, ts, v);
+              }
+            }
+          }
+          return merger.result(q.fn);
+        })
+        .deferred(),
+    );
+  }
+
+  deleteBefore(scope: { tenantId: string; key?: string }, before: number): Promise<number> {
+    return this.run('delete old telemetry', () =>
+      this.db
+        .transaction(() => {
+          const targets =
+            scope.key === undefined
+              ? this.all<{ series_id: string; key: string }>(
+                  'SELECT series_id, key FROM latest WHERE tenant_id = ?',
+                  scope.tenantId,
+                )
+              : this.all<{ series_id: string; key: string }>(
+                  'SELECT series_id, key FROM latest WHERE tenant_id = ? AND key = ?',
+                  scope.tenantId,
+                  scope.key,
+                );
+          let removed = 0;
+          for (const t of targets) {
+            const n = this.exec(
+              'DELETE FROM points WHERE series_id = ? AND key = ? AND ts < ?',
+              t.series_id,
+              t.key,
+              before,
+            );
+            removed += n;
+            for (const r of ROLLUPS) {
+              const cut = bucketStart(before, r.ms);
+              this.exec(
+                `DELETE FROM ${r.table} WHERE series_id = ? AND key = ? AND bucket_ts < ?`,
+                t.series_id,
+                t.key,
+                cut,
+              );
+              // The bucket the cutoff falls in keeps only its remaining points.
+              if (n > 0 && cut < before) {
+                this.rebuild({ table: r.table, seriesId: t.series_id, key: t.key, bucketTs: cut, ms: r.ms });
+              }
+            }
+          }
+          return removed;
+        })
+        .immediate(),
+    );
+  }
+
+  deleteSeries(seriesId: string): Promise<number> {
+    return this.run('delete the series', () =>
+      this.db
+        .transaction(() => {
+          const removed = this.exec('DELETE FROM points WHERE series_id = ?', seriesId);
+          for (const r of ROLLUPS) this.exec(`DELETE FROM ${r.table} WHERE series_id = ?`, seriesId);
+          this.exec('DELETE FROM latest WHERE series_id = ?', seriesId);
+          return removed;
+        })
+        .immediate(),
+    );
+  }
+
+  close(): Promise<void> {
+    this.statements.clear();
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+
+  private writeTx(points: DataPoint[]): void {
+    const insert = this.statement(
+      `INSERT INTO points (series_id, key, ts, value_type, value_num, value_text) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
+    );
+    const replace = this.statement(
+      'UPDATE points SET value_type = ?, value_num = ?, value_text = ? WHERE series_id = ? AND key = ? AND ts = ?',
+    );
+    const replaced = new Set<string>();
+    const newest = new Map<string, DataPoint>();
+    for (const p of points) {
+      const v = encodeValue(p.value);
+      if (insert.run(p.seriesId, p.key, p.ts, v.type, v.num, v.text).changes === 0) {
+        replace.run(v.type, v.num, v.text, p.seriesId, p.key, p.ts);
+        replaced.add(pointId(p.seriesId, p.key, p.ts));
+      }
+      const id = `${p.seriesId}\u0000${p.key}`;
+      const seen = newest.get(id);
+      if (!seen || p.ts >= seen.ts) newest.set(id, p);
+    }
+    const latest = this.statement(
+      `INSERT INTO latest (series_id, key, tenant_id, ts, value_type, value_num, value_text)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (series_id, key) DO UPDATE SET tenant_id = excluded.tenant_id, ts = excluded.ts,
+         value_type = excluded.value_type, value_num = excluded.value_num, value_text = excluded.value_text
+       WHERE excluded.ts >= latest.ts`,
+    );
+    for (const p of newest.values()) {
+      const v = encodeValue(p.value);
+      latest.run(p.seriesId, p.key, p.tenantId, p.ts, v.type, v.num, v.text);
+    }
+    const { deltas, dirty } = rollupChanges(points, replaced);
+    for (const d of deltas) this.upsertRollup(d.table).run(...rollupValues(d));
+    for (const b of dirty) this.rebuild(b);
+  }
+
+  private upsertRollup(table: RollupTable): Statement {
+    return this.statement(
+      `INSERT INTO ${table} AS r (${ROLLUP_COLUMNS}) VALUES (${ROLLUP_COLUMNS.split(',')
+        .map(() => '?')
+        .join(', ')})
+       ON CONFLICT (series_id, key, bucket_ts) DO UPDATE SET ${ROLLUP_MERGE}`,
+    );
+  }
+
+  /** Rewrites one rollup bucket from the raw points in it (none: no row). */
+  private rebuild(b: Omit<DirtyBucket, 'tenantId'>): void {
+    this.exec(
+      `DELETE FROM ${b.table} WHERE series_id = ? AND key = ? AND bucket_ts = ?`,
+      b.seriesId,
+      b.key,
+      b.bucketTs,
+    );
+    let partial: Partial | undefined;
+    const rows = this.statement(
+      `SELECT key, ts, value_type, value_num, value_text FROM points
+        WHERE series_id = ? AND key = ? AND ts >= ? AND ts < ? ORDER BY ts`,
+    ).iterate(b.seriesId, b.key, b.bucketTs, b.bucketTs + b.ms) as Iterable<PointRow>;
+    for (const r of rows) {
+      const p = partialOf(r.ts, pointValue(r));
+      partial = partial ? mergeInto(partial, p) : p;
+    }
+    if (partial) this.upsertRollup(b.table).run(...rollupValues({ ...b, partial }));
+  }
+
+  private rawGroups(
+    params: { series: string; key: string; from: number; to: number; ms: number },
+    withEnds: boolean,
+  ): RollupRow[] {
+    if (!withEnds) {
+      return this.all<RollupRow>(
+        `SELECT g.*, 0 AS first_type, 0 AS first_num, NULL AS first_text,
+                0 AS last_type, 0 AS last_num, NULL AS last_text FROM (${RAW_GROUP}) AS g`,
+        params,
+      );
+    }
+    // The first and last values: one primary-key lookup each per bucket.
+    return this.all<RollupRow>(
+      `SELECT g.*, f.value_type AS first_type, f.value_num AS first_num, f.value_text AS first_text,
+              l.value_type AS last_type, l.value_num AS last_num, l.value_text AS last_text
+         FROM (${RAW_GROUP}) AS g
+         JOIN points AS f ON f.series_id = @series AND f.key = @key AND f.ts = g.first_ts
+         JOIN points AS l ON l.series_id = @series AND l.key = @key AND l.ts = g.last_ts`,
+      params,
+    );
+  }
+
+  private seriesKeys(seriesId: string): string[] {
+    return this.statement('SELECT key FROM latest WHERE series_id = ? ORDER BY key')
+      .pluck()
+      .all(seriesId) as string[];
+  }
+
+  private tenantOf(seriesId: string): string {
+    return (this.statement('SELECT tenant_id FROM latest WHERE series_id = ? LIMIT 1')
+      .pluck()
+      .get(seriesId) ?? '') as string;
+  }
+
+  private run<T>(what: string, fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(storeError(`could not ${what}`, this.path, err));
+    }
+  }
+
+  private all<R>(sql: string, ...params: unknown[]): R[] {
+    return this.statement(sql).all(...params) as R[];
+  }
+
+  private exec(sql: string, ...params: unknown[]): number {
+    return this.statement(sql).run(...params).changes;
+  }
+
+  /** Statements are prepared once per SQL text; the texts are few. */
+  private statement(sql: string): Statement {
+    let st = this.statements.get(sql);
+    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
+    return st;
+  }
+}
+
+function storeError(what: string, path: string, err: unknown): HalyardError {
+  if (err instanceof HalyardError) return err;
+  const detail = err instanceof Error ? err.message : undefined;
+  return new HalyardError('STORE_FAILURE', detail ? `${what}: ${detail}` : what, { path }, { cause: err });
+}
