@@ -73,7 +73,7 @@ function columns(rows: readonly unknown[][], width: number): unknown[][] {
 const RAW_GROUP = `
   SELECT key, ts - (ts % $5) AS bucket_ts, count(*) AS n, count(value_num) AS nn,
          coalesce(sum(value_num), 0) AS sum_v, min(value_num) AS min_v, max(value_num) AS max_v,
-         min(ts) AS first_ts, max(ts) AS last_ts, MEDIAN
+         min(ts) AS first_ts, max(ts) AS last_ts, EXTRA
     FROM telemetry_points WHERE series_id = $1 AND key = ANY($2) AND ts >= $3 AND ts < $4
    GROUP BY key, bucket_ts`;
 
@@ -382,20 +382,26 @@ export class PostgresTelemetryStore implements TelemetryStore {
   }
 }
 
-/** Raw points grouped into buckets; first/last values and the median only when asked for. */
+/**
+ * Raw points grouped into buckets; first/last values and the median only when
+ * asked for. (First/last as ordered array_agg: a join back to the points by
+ * (key, ts) made the planner loop over the points once per bucket.)
+ */
 function rawGroupSql(fn: AggregateQuery['fn']): string {
-  const median =
-    fn === 'median' ? 'percentile_cont(0.5) WITHIN GROUP (ORDER BY value_num) AS med' : 'NULL AS med';
-  const group = RAW_GROUP.replace('MEDIAN', median);
-  if (fn !== 'first' && fn !== 'last') {
-    return `SELECT g.*, 0 AS first_type, NULL::float8 AS first_num, NULL AS first_text,
-                   0 AS last_type, NULL::float8 AS last_num, NULL AS last_text FROM (${group}) AS g`;
-  }
-  return `SELECT g.*, f.value_type AS first_type, f.value_num AS first_num, f.value_text AS first_text,
-                 l.value_type AS last_type, l.value_num AS last_num, l.value_text AS last_text
-            FROM (${group}) AS g
-            JOIN telemetry_points AS f ON f.series_id = $1 AND f.key = g.key AND f.ts = g.first_ts
-            JOIN telemetry_points AS l ON l.series_id = $1 AND l.key = g.key AND l.ts = g.last_ts`;
+  const noEnds = `0 AS first_type, NULL::float8 AS first_num, NULL AS first_text,
+                  0 AS last_type, NULL::float8 AS last_num, NULL AS last_text`;
+  const extra =
+    fn === 'median'
+      ? `percentile_cont(0.5) WITHIN GROUP (ORDER BY value_num) AS med, ${noEnds}`
+      : fn === 'first' || fn === 'last'
+        ? ['type', 'num', 'text']
+            .flatMap((c) => [
+              `(array_agg(value_${c} ORDER BY ts))[1] AS first_${c}`,
+              `(array_agg(value_${c} ORDER BY ts DESC))[1] AS last_${c}`,
+            ])
+            .join(', ')
+        : noEnds;
+  return RAW_GROUP.replace('EXTRA', extra);
 }
 
 function storeError(what: string, err: unknown): HalyardError {
