@@ -1,19 +1,13 @@
 import type { ClientBase, Pool } from 'pg';
-import { HalyardError } from '../../core/errors.js';
+import { migratePostgres as runMigrations, type PgMigration } from '../../store/postgres-migrate.js';
 
 /**
- * One step of the PostgreSQL schema. Append-only, like the SQLite steps
+ * The registry's PostgreSQL steps. Append-only, like the SQLite steps
  * (../sqlite/migrations.ts), whose tables and columns these mirror with
  * BIGINT millisecond times, BOOLEAN and JSONB. Ids and the keys that refer to
  * them are COLLATE "C": they sort and compare byte by byte, as in SQLite,
  * whatever the database's locale.
  */
-export interface PgMigration {
-  /** Increasing; gaps are allowed. */
-  readonly version: number;
-  readonly description: string;
-  up(client: ClientBase): Promise<unknown>;
-}
 
 const sql =
   (text: string) =>
@@ -175,60 +169,12 @@ export const CONSTRAINT_FIELDS: Readonly<Record<string, string>> = {
   api_tokens_user_fkey: 'userId',
 };
 
-const MIGRATIONS_TABLE = `
-  CREATE TABLE IF NOT EXISTS halyard_schema_migrations (
-    version    INTEGER PRIMARY KEY,
-    applied_at BIGINT NOT NULL
-  )`;
+export type { PgMigration };
 
-/**
- * Applies every step the database has not recorded in halyard_schema_migrations,
- * in version order, all in one transaction: a database several versions behind
- * jumps straight to the latest schema or (if any step fails) stays as it was.
- * The transaction first takes an advisory lock, so nodes starting together
- * migrate one after the other; the later ones find nothing left to do.
- */
-export async function migratePostgres(
+/** The registry's steps, recorded in halyard_schema_migrations. */
+export function migratePostgres(
   pool: Pool,
   migrations: readonly PgMigration[] = REGISTRY_PG_MIGRATIONS,
 ): Promise<{ from: number; to: number; applied: number[] }> {
-  migrations.forEach((m, i) => {
-    if (!Number.isInteger(m.version) || m.version < 1 || (i > 0 && m.version <= migrations[i - 1].version)) {
-      throw new HalyardError('STORE_FAILURE', 'migration versions must be positive and increasing', {
-        index: i,
-        version: m.version,
-      });
-    }
-  });
-  const latest = migrations.at(-1)?.version ?? 0;
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(`SELECT pg_advisory_xact_lock(hashtext('halyard_schema_migrations'))`);
-    await client.query(MIGRATIONS_TABLE);
-    const { rows } = await client.query<{ version: number }>('SELECT version FROM halyard_schema_migrations');
-    const done = new Set(rows.map((r) => r.version));
-    const from = Math.max(0, ...done);
-    if (from > latest) {
-      throw new HalyardError('STORE_FAILURE', 'the database was written by a newer Halyard', {
-        schemaVersion: from,
-        supported: latest,
-      });
-    }
-    const pending = migrations.filter((m) => !done.has(m.version));
-    for (const m of pending) {
-      await m.up(client);
-      await client.query('INSERT INTO halyard_schema_migrations (version, applied_at) VALUES ($1, $2)', [
-        m.version,
-        Date.now(),
-      ]);
-    }
-    await client.query('COMMIT');
-    return { from, to: latest, applied: pending.map((m) => m.version) };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  return runMigrations(pool, migrations, 'halyard_schema_migrations');
 }

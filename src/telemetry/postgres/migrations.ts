@@ -1,6 +1,5 @@
 import type { Pool } from 'pg';
-import { HalyardError } from '../../core/errors.js';
-import type { PgMigration } from '../../registry/postgres/migrations.js';
+import { migratePostgres, type PgMigration } from '../../store/postgres-migrate.js';
 
 /**
  * The telemetry schema in PostgreSQL, mirroring ../sqlite/migrations.ts with
@@ -62,46 +61,11 @@ export const TELEMETRY_PG_MIGRATIONS: readonly PgMigration[] = [
   },
 ];
 
-/**
- * Like the registry's migratePostgres, but recorded in a table of its own: the
- * two schemas share a database and number their steps independently.
- */
+/** The telemetry schema's steps, recorded in halyard_telemetry_migrations. */
 export async function migrateTelemetry(
   pool: Pool,
   migrations: readonly PgMigration[] = TELEMETRY_PG_MIGRATIONS,
 ): Promise<{ from: number; to: number }> {
-  const latest = migrations.at(-1)?.version ?? 0;
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(`SELECT pg_advisory_xact_lock(hashtext('halyard_telemetry_migrations'))`);
-    await client.query(
-      'CREATE TABLE IF NOT EXISTS halyard_telemetry_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)',
-    );
-    const { rows } = await client.query<{ version: number }>(
-      'SELECT version FROM halyard_telemetry_migrations',
-    );
-    const done = new Set(rows.map((r) => r.version));
-    const from = Math.max(0, ...done);
-    if (from > latest) {
-      throw new HalyardError('STORE_FAILURE', 'the database was written by a newer Halyard', {
-        schemaVersion: from,
-        supported: latest,
-      });
-    }
-    for (const m of migrations.filter((m) => !done.has(m.version))) {
-      await m.up(client);
-      await client.query('INSERT INTO halyard_telemetry_migrations (version, applied_at) VALUES ($1, $2)', [
-        m.version,
-        Date.now(),
-      ]);
-    }
-    await client.query('COMMIT');
-    return { from, to: latest };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  const { from, to } = await migratePostgres(pool, migrations, 'halyard_telemetry_migrations');
+  return { from, to };
 }
