@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { registerRegistryApi } from './api/registry-api.js';
+import { gauge } from './api/metrics.js';
 import { telemetryApi } from './api/telemetry-api.js';
 import type { ConnectionObserver } from './broker/auth.js';
 import { Broker } from './broker/broker.js';
@@ -16,7 +17,9 @@ import type { Registry } from './registry/registry.js';
 import { SqliteBrokerStore } from './store/sqlite/broker-store.js';
 import { TelemetryIngest } from './telemetry/ingest.js';
 import { telemetryPublishHook, type TelemetryHookStats } from './telemetry/mqtt-ingest.js';
+import { telemetrySamples } from './telemetry/metrics.js';
 import { openTelemetryStore } from './telemetry/open-store.js';
+import { RetentionJob } from './telemetry/retention.js';
 import type { TelemetryStore } from './telemetry/store.js';
 import { startListeners, type RunningListeners } from './transport/index.js';
 
@@ -87,6 +90,12 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
     logger: logger.child({ component: 'telemetry' }),
     maxPendingPoints: config.telemetry.maxPendingPoints,
   });
+  const retention = new RetentionJob({
+    registry,
+    store: telemetryStore,
+    logger: logger.child({ component: 'retention' }),
+    intervalMs: config.telemetry.retentionIntervalSeconds * 1000,
+  });
   const maxSkewMs = config.telemetry.maxSkewSeconds * 1000;
   const publishHook = telemetryPublishHook({ ingest, maxSkewMs });
   const store = SqliteBrokerStore.open(join(config.dataDir, 'broker.db'), {
@@ -101,6 +110,10 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
     listeners = await startListeners(broker, config.listeners, {
       logger,
       dataDir: config.dataDir,
+      extraMetrics: () => [
+        ...telemetrySamples(ingest, publishHook.stats),
+        gauge('halyard_devices_online', 'Devices with at least one live connection.', presence.onlineCount()),
+      ],
       configureHttp: (app, listener) =>
         registerRegistryApi(app, {
           registry,
@@ -121,6 +134,7 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
   }
 
   logStartup(config, listeners, logger);
+  retention.start();
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -132,6 +146,7 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
       } finally {
         await bridge.close();
         await listeners.close();
+        await retention.stop();
         await ingest.close();
         await store.close();
         await telemetryStore.close();

@@ -150,4 +150,12 @@ describe('telemetry over MQTT', () => {
     const latest = await platform.app.telemetry.store.latest('t1', ['legacy']);
     assert.equal(latest[0]?.value, 3);
   });
+
+  it('counts stored and refused telemetry in /metrics', async () => {
+    const text = await (await fetch(`${platform.httpUrl}/metrics`)).text();
+    const sample = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+    assert.ok(sample('halyard_telemetry_points_written_total') >= 8);
+    assert.equal(sample('halyard_telemetry_mqtt_messages_rejected_total'), 2);
+    assert.equal(sample('halyard_telemetry_pending_points'), 0);
+  });
 });

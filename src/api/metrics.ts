@@ -11,19 +11,21 @@ export interface MetricSample {
 /** Content type of the Prometheus text exposition format 0.0.4. */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
+export const counter = (name: string, help: string, value: number): MetricSample => ({
+  name,
+  help,
+  type: 'counter',
+  value,
+});
+
+export const gauge = (name: string, help: string, value: number): MetricSample => ({
+  name,
+  help,
+  type: 'gauge',
+  value,
+});
+
 function brokerSamples(stats: BrokerStats, now: number): MetricSample[] {
-  const counter = (name: string, help: string, value: number): MetricSample => ({
-    name,
-    help,
-    type: 'counter',
-    value,
-  });
-  const gauge = (name: string, help: string, value: number): MetricSample => ({
-    name,
-    help,
-    type: 'gauge',
-    value,
-  });
   return [
     gauge('halyard_clients_connected', 'MQTT clients currently connected.', stats.clientsConnected),
     counter(

@@ -54,6 +54,8 @@ export interface HttpListenerDeps {
   maxPacketSize?: number;
   /** Registers further routes/plugins before the app starts listening. */
   configure?: (app: HttpApp) => void | Promise<void>;
+  /** Samples of other subsystems, appended to /metrics. */
+  extraMetrics?: () => MetricSample[];
 }
 
 /** HTTP(S) listener: Fastify routes plus MQTT over WebSocket at /mqtt. */
@@ -67,7 +69,7 @@ export async function startHttpListener(
   if (name === 'https' && !deps.tls) throw new Error('https listener started without TLS material');
   const tls =
     name === 'https' && deps.tls ? { config: cfg as TlsListenerConfig, material: deps.tls } : undefined;
-  const app = buildHttpApp({ logger, stats: deps.stats, tls });
+  const app = buildHttpApp({ logger, stats: deps.stats, tls, extraMetrics: deps.extraMetrics });
   attachMqttWebSocket(app.server, {
     listener: name === 'https' ? 'wss' : 'ws',
     allowAnonymous: cfg.allowAnonymous,

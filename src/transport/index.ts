@@ -1,3 +1,4 @@
+import type { MetricSample } from '../api/metrics.js';
 import type { BrokerStats } from '../broker/stats.js';
 import type { Logger } from '../core/logger.js';
 import type { ConnectionSink } from './connection-sink.js';
@@ -38,6 +39,8 @@ export interface ListenerDeps {
   dataDir: string;
   /** Registers REST routes on each HTTP(S) app before it listens. */
   configureHttp?: (app: HttpApp, listener: 'http' | 'https') => void | Promise<void>;
+  /** Samples of other subsystems (telemetry, presence), appended to /metrics. */
+  extraMetrics?: () => MetricSample[];
 }
 
 /** Loads TLS material once per distinct file configuration (mqtts and https usually share it). */
@@ -90,6 +93,7 @@ export async function startListeners(
         tls: material,
         maxPacketSize: sink.options?.maxPacketSize,
         configure: deps.configureHttp && ((app) => deps.configureHttp?.(app, name)),
+        extraMetrics: deps.extraMetrics,
       });
       servers.push(server);
       running.addresses[name] = server.address;
