@@ -1,0 +1,56 @@
+/**
+ * Channels, their keys and entries: SQLite (in telemetry.db) by default,
+ * PostgreSQL with the rest of the platform. Both pass one suite.
+ *
+ * - `createChannel` assigns the next id (ids are never reused).
+ * - `appendEntry` assigns the next entry id (lastEntryId + 1) and updates
+ *   lastEntryId and lastUpdateAt in the same transaction; it rejects a createdAt
+ *   already used in the channel with HalyardError('CONFLICT', …, { field: 'created_at' }).
+ * - `clearEntries` deletes the entries and resets lastEntryId to 0 (entry ids
+ *   restart at 1, as ThingSpeak's clear does).
+ * - Entries are returned ordered by entryId ascending.
+ */
+import type { Channel, ChannelEntry, ChannelKey, ChannelKeyKind } from './model.js';
+
+export interface EntryQuery {
+  channelId: number;
+  /** Inclusive, ms. */
+  from?: number;
+  /** Inclusive, ms. */
+  to?: number;
+  /** The newest `limit` entries in the range (returned oldest first). */
+  limit: number;
+}
+
+export interface ChannelStore {
+  readonly dialect: 'sqlite' | 'postgres';
+
+  createChannel(channel: Omit<Channel, 'id'>): Promise<Channel>;
+  getChannel(id: number): Promise<Channel | undefined>;
+  listChannels(filter: { tenantId?: string; tag?: string; publicOnly?: boolean }): Promise<Channel[]>;
+  updateChannel(
+    id: number,
+    patch: Partial<Omit<Channel, 'id' | 'tenantId' | 'createdAt'>>,
+  ): Promise<Channel | undefined>;
+  deleteChannel(id: number): Promise<Channel | undefined>;
+
+  addKey(key: ChannelKey): Promise<void>;
+  listKeys(channelId: number): Promise<ChannelKey[]>;
+  /** The key record with this hash, or undefined. */
+  findKey(keyHash: string): Promise<ChannelKey | undefined>;
+  removeKey(channelId: number, keyHash: string): Promise<boolean>;
+
+  appendEntry(entry: Omit<ChannelEntry, 'entryId'>, at: number): Promise<ChannelEntry>;
+  /** Several entries in one transaction (bulk update); all or nothing. */
+  appendEntries(entries: ReadonlyArray<Omit<ChannelEntry, 'entryId'>>, at: number): Promise<ChannelEntry[]>;
+  getEntry(channelId: number, entryId: number): Promise<ChannelEntry | undefined>;
+  lastEntry(channelId: number): Promise<ChannelEntry | undefined>;
+  /** The newest entry whose fieldN is not null (ThingSpeak's fields/N/last). */
+  lastFieldEntry(channelId: number, field: number): Promise<ChannelEntry | undefined>;
+  entries(q: EntryQuery): Promise<ChannelEntry[]>;
+  clearEntries(channelId: number): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+export type { ChannelKeyKind };
