@@ -49,7 +49,14 @@ export const AclDto = z.object({ rules: z.array(AclRuleDto) });
 
 export const TenantDto = named(
   'Tenant',
-  z.object({ id: z.string(), name: z.string(), maxConnections: z.number().int(), createdAt: ms }),
+  z.object({
+    id: z.string(),
+    name: z.string(),
+    maxConnections: z.number().int(),
+    retentionDays: z.number().int().describe('days of telemetry kept; 0 = forever'),
+    keyRetentionDays: z.record(z.string(), z.number().int()).describe('per-key overrides of retentionDays'),
+    createdAt: ms,
+  }),
 );
 
 export const TenantCaDto = named(
@@ -195,8 +202,8 @@ export function userDto(u: User): z.infer<typeof UserDto> {
 }
 
 export function tenantDto(t: Tenant): z.infer<typeof TenantDto> {
-  const { id, name, maxConnections, createdAt } = t;
-  return { id, name, maxConnections, createdAt };
+  const { id, name, maxConnections, retentionDays, keyRetentionDays, createdAt } = t;
+  return { id, name, maxConnections, retentionDays, keyRetentionDays, createdAt };
 }
 
 export function profileDto(p: DeviceProfile): z.infer<typeof ProfileDto> {

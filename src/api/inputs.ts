@@ -42,15 +42,28 @@ export const ApiTokenInput = z.strictObject({
   expiresInDays: z.number().int().min(1).max(LIMITS.apiTokenDaysMax).optional(),
 });
 
+const retentionDays = z.number().int().min(0).max(LIMITS.retentionDaysMax);
+const keyRetentionDays = z
+  .record(z.string().min(1).max(LIMITS.retentionKeyLength), retentionDays)
+  .refine((r) => Object.keys(r).length <= LIMITS.retentionKeys, {
+    message: `must have at most ${LIMITS.retentionKeys} keys`,
+  });
+
 export const NewTenantInput = z.strictObject({
   id: recordId.optional(),
   name,
   maxConnections: count.optional().describe('0 = the platform default'),
+  retentionDays: retentionDays.optional().describe('days of telemetry to keep; 0 (default) = forever'),
+  keyRetentionDays: keyRetentionDays.optional().describe('per-key overrides of retentionDays: { key: days }'),
 });
 
 export const TenantPatchInput = z.strictObject({
   name: name.optional(),
   maxConnections: count.optional(),
+  retentionDays: retentionDays.optional().describe('days of telemetry to keep; 0 = forever'),
+  keyRetentionDays: keyRetentionDays
+    .optional()
+    .describe('per-key overrides of retentionDays, replacing the previous ones whole'),
 });
 
 export const TenantCaInput = z.strictObject({

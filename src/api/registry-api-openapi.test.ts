@@ -162,6 +162,8 @@ describe('REST API: OpenAPI document', () => {
       assert.ok(doc.components.schemas[name], `schema ${name}`);
     }
     assert.doesNotMatch(text, /passwordHash|tokenHash/);
+    const tenant = doc.components.schemas.Tenant.properties ?? {};
+    assert.ok('retentionDays' in tenant && 'keyRetentionDays' in tenant, 'Tenant shows retention');
     assert.ok(!('secret' in (doc.components.schemas.Credential.properties ?? {})));
     assert.ok('secret' in (doc.components.schemas.IssuedCredential.properties ?? {}));
   });

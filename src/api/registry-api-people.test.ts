@@ -11,6 +11,7 @@ import {
   type IssuedSecret,
   type Seed,
 } from './api-test-support.js';
+import { SYSTEM_ACTOR } from '../registry/service.js';
 import type { TenantDto, UserDto } from './dto.js';
 
 type Tenant = z.infer<typeof TenantDto>;
@@ -74,6 +75,60 @@ describe('REST API: tenants and users', () => {
       body: { name: 'op' },
     });
     await expectStatus(h, 200, 'GET', '/api/tenants/acme', { token: s.acme.viewer.token });
+  });
+
+  it('tenants: retention is set by PATCH (tenant admins included), shown by GET, audited, and checked', async () => {
+    const admin = s.acme.admin.token;
+    const before = (await expectStatus(h, 200, 'GET', '/api/tenants/acme', { token: admin })).json<Tenant>();
+    assert.deepEqual([before.retentionDays, before.keyRetentionDays], [0, {}]);
+    const patched = (
+      await expectStatus(h, 200, 'PATCH', '/api/tenants/acme', {
+        token: admin,
+        body: { retentionDays: 30, keyRetentionDays: { x: 1 } },
+      })
+    ).json<Tenant>();
+    assert.deepEqual([patched.retentionDays, patched.keyRetentionDays], [30, { x: 1 }]);
+    const read = (
+      await expectStatus(h, 200, 'GET', '/api/tenants/acme', { token: s.acme.viewer.token })
+    ).json<Tenant>();
+    assert.deepEqual([read.retentionDays, read.keyRetentionDays], [30, { x: 1 }]);
+    const [entry] = await h.registry.queryAudit(SYSTEM_ACTOR, { action: 'tenant.update', limit: 1 });
+    assert.deepEqual(entry.details, {
+      fields: ['retentionDays', 'keyRetentionDays'],
+      retentionDays: 30,
+      keyRetentionDays: { x: 1 },
+    });
+
+    const created = (
+      await expectStatus(h, 201, 'POST', '/api/tenants', {
+        token: s.platform.token,
+        body: { name: 'Retained', retentionDays: 90, keyRetentionDays: { debug_log: 7 } },
+      })
+    ).json<Tenant>();
+    assert.deepEqual([created.retentionDays, created.keyRetentionDays], [90, { debug_log: 7 }]);
+    await expectStatus(h, 204, 'DELETE', `/api/tenants/${created.id}`, { token: s.platform.token });
+
+    const invalid = async (body: object, field: string) => {
+      const res = await expectStatus(h, 400, 'PATCH', '/api/tenants/acme', { token: admin, body });
+      const error = res.json<{ error: string; field: string }>();
+      assert.equal(error.error, 'INVALID_INPUT');
+      assert.ok(error.field.startsWith(field), `${error.field} names ${field}`);
+    };
+    await invalid({ retentionDays: -1 }, 'body.retentionDays');
+    await invalid({ retentionDays: 36_501 }, 'body.retentionDays');
+    await invalid({ retentionDays: 1.5 }, 'body.retentionDays');
+    await invalid({ keyRetentionDays: { x: 36_501 } }, 'body.keyRetentionDays');
+    await invalid({ keyRetentionDays: { ['k'.repeat(129)]: 1 } }, 'body.keyRetentionDays');
+    await invalid({ keyRetentionDays: [1] }, 'body.keyRetentionDays');
+    const tooMany = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`k${i}`, 1]));
+    await invalid({ keyRetentionDays: tooMany }, 'body.keyRetentionDays');
+    // Unchanged by the refused requests; operators may not change it.
+    await expectStatus(h, 403, 'PATCH', '/api/tenants/acme', {
+      token: s.acme.operator.token,
+      body: { retentionDays: 1 },
+    });
+    const after = (await expectStatus(h, 200, 'GET', '/api/tenants/acme', { token: admin })).json<Tenant>();
+    assert.deepEqual([after.retentionDays, after.keyRetentionDays], [30, { x: 1 }]);
   });
 
   it('users: tenant admins create, change, reset and delete; others may not; nobody sees a hash', async () => {

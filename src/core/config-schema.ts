@@ -170,6 +170,8 @@ export const configSchema = z
         maxSkewSeconds: int(0, 10 * 365 * 86_400).default(3600),
         /** Points waiting for their transaction before ingest refuses more (back-pressure). */
         maxPendingPoints: int(1000, 100_000_000).default(200_000),
+        /** How often the retention job deletes telemetry past each tenant's retention (docs/telemetry.md). */
+        retentionIntervalSeconds: int(60, 7 * 86_400).default(3600),
       })
       .prefault({}),
     users: jsonArray(user)

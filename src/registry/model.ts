@@ -15,6 +15,10 @@ export interface Tenant {
   name: string;
   /** 0 = the platform default (config security.maxConnectionsPerTenant). */
   maxConnections: number;
+  /** Telemetry older than this many days is deleted by the retention job; 0 = keep forever. */
+  retentionDays: number;
+  /** Per-key overrides of retentionDays (0 = keep that key forever), e.g. { debug_log: 7 }. */
+  keyRetentionDays: Record<string, number>;
   createdAt: number;
 }
 

@@ -66,6 +66,52 @@ describe('Registry management', () => {
     );
   });
 
+  it('sets telemetry retention: tenant admins for their own tenant, checked and audited', async () => {
+    const created = await t.registry.createTenant(SYSTEM_ACTOR, { name: 'Retention Co' });
+    assert.deepEqual([created.retentionDays, created.keyRetentionDays], [0, {}]);
+    const admin = actor('admin', 'acme');
+    const updated = await t.registry.updateTenant(admin, 'acme', {
+      retentionDays: 30,
+      keyRetentionDays: { debug_log: 7, archive: 3650 },
+    });
+    assert.deepEqual(
+      [updated.retentionDays, updated.keyRetentionDays],
+      [30, { debug_log: 7, archive: 3650 }],
+    );
+    const [entry] = await t.registry.queryAudit(SYSTEM_ACTOR, { action: 'tenant.update', limit: 1 });
+    assert.deepEqual(entry.details, {
+      fields: ['retentionDays', 'keyRetentionDays'],
+      retentionDays: 30,
+      keyRetentionDays: { debug_log: 7, archive: 3650 },
+    });
+    await rejects(
+      t.registry.updateTenant(actor('operator', 'acme'), 'acme', { retentionDays: 1 }),
+      'NOT_AUTHORIZED',
+    );
+    await rejects(
+      t.registry.updateTenant(actor('admin', 'globex'), 'acme', { retentionDays: 1 }),
+      'NOT_FOUND',
+    );
+    const bad = (patch: object, field: string) =>
+      rejects(t.registry.updateTenant(admin, 'acme', patch), 'INVALID_INPUT', field);
+    await bad({ retentionDays: 36_501 }, 'retentionDays');
+    await bad({ retentionDays: -1 }, 'retentionDays');
+    await bad({ keyRetentionDays: { x: 0.5 } }, 'keyRetentionDays.x');
+    await bad({ keyRetentionDays: { ['k'.repeat(129)]: 1 } }, 'keyRetentionDays key');
+    await bad({ keyRetentionDays: null }, 'keyRetentionDays');
+    await bad(
+      { keyRetentionDays: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`k${i}`, 1])) },
+      'keyRetentionDays',
+    );
+    await rejects(
+      t.registry.createTenant(SYSTEM_ACTOR, { name: 'x', retentionDays: 40_000 }),
+      'INVALID_INPUT',
+      'retentionDays',
+    );
+    assert.equal((await t.registry.getTenant(admin, 'acme')).retentionDays, 30);
+    await t.registry.updateTenant(admin, 'acme', { retentionDays: 0, keyRetentionDays: {} });
+  });
+
   it('creates devices with generated ids and defaults, and emits device.created', async () => {
     const events = recordEvents(t);
     const device = await t.registry.createDevice(actor('operator', 'acme'), { type: 'thermostat' });

@@ -51,6 +51,10 @@ export interface NewTenant {
   id?: string;
   name: string;
   maxConnections?: number;
+  /** Days of telemetry to keep; 0 (the default) = forever. */
+  retentionDays?: number;
+  /** Per-key overrides of retentionDays; replaced whole on update. */
+  keyRetentionDays?: Record<string, number>;
 }
 
 export interface NewUser {

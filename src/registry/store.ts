@@ -57,7 +57,9 @@ export interface AuditQuery {
   limit?: number;
 }
 
-export type TenantPatch = Partial<Pick<Tenant, 'name' | 'maxConnections'>>;
+export type TenantPatch = Partial<
+  Pick<Tenant, 'name' | 'maxConnections' | 'retentionDays' | 'keyRetentionDays'>
+>;
 export type UserPatch = Partial<Pick<User, 'role' | 'passwordHash' | 'active' | 'updatedAt'>>;
 export type ProfilePatch = Partial<
   Pick<DeviceProfile, 'name' | 'description' | 'acl' | 'limits' | 'updatedAt'>

@@ -5,8 +5,8 @@ import { isValidAt, parseCertificate } from './certificates.js';
 import { randomId, slugify } from './ids.js';
 import type { Tenant, TenantCa } from './model.js';
 import type { Actor, NewTenant } from './service.js';
-import type { RegistryStore } from './store.js';
-import { checkId, checkInt, checkName, invalid } from './validate.js';
+import type { RegistryStore, TenantPatch } from './store.js';
+import { checkId, checkInt, checkKeyRetention, checkName, invalid, LIMITS } from './validate.js';
 
 export class TenantAdmin {
   private readonly store: RegistryStore;
@@ -25,10 +25,24 @@ export class TenantAdmin {
     await this.access.allow(actor, 'tenant.manage', undefined, 'tenant.create', null);
     const name = checkName('name', input.name);
     const maxConnections = checkInt('maxConnections', input.maxConnections ?? 0, 0, 10_000_000);
+    const retentionDays = checkInt('retentionDays', input.retentionDays ?? 0, 0, LIMITS.retentionDaysMax);
+    const keyRetentionDays = checkKeyRetention('keyRetentionDays', input.keyRetentionDays ?? {});
     const id = input.id !== undefined ? checkId('id', input.id) : await this.freeTenantId(name);
-    const tenant: Tenant = { id, name, maxConnections, createdAt: this.now() };
+    const tenant: Tenant = {
+      id,
+      name,
+      maxConnections,
+      retentionDays,
+      keyRetentionDays,
+      createdAt: this.now(),
+    };
     await this.store.createTenant(tenant);
-    await this.access.record(actor, 'tenant.create', `tenant:${id}`, id, { name, maxConnections });
+    await this.access.record(actor, 'tenant.create', `tenant:${id}`, id, {
+      name,
+      maxConnections,
+      retentionDays,
+      keyRetentionDays,
+    });
     return tenant;
   }
 
@@ -48,7 +62,7 @@ export class TenantAdmin {
 
   async updateTenant(actor: Actor, id: string, patch: Partial<Omit<NewTenant, 'id'>>): Promise<Tenant> {
     await this.access.loadTenant(actor, id, 'tenant.read', 'tenant.update');
-    const changes: { name?: string; maxConnections?: number } = {};
+    const changes: TenantPatch = {};
     if (patch.name !== undefined) {
       await this.access.allow(actor, 'tenant.update', id, 'tenant.update', `tenant:${id}`);
       changes.name = checkName('name', patch.name);
@@ -56,6 +70,16 @@ export class TenantAdmin {
     if (patch.maxConnections !== undefined) {
       await this.access.allow(actor, 'tenant.limits', id, 'tenant.update', `tenant:${id}`);
       changes.maxConnections = checkInt('maxConnections', patch.maxConnections, 0, 10_000_000);
+    }
+    // Retention is the tenant's own business (its data, its storage): tenant admins may set it.
+    if (patch.retentionDays !== undefined || patch.keyRetentionDays !== undefined) {
+      await this.access.allow(actor, 'tenant.update', id, 'tenant.update', `tenant:${id}`);
+    }
+    if (patch.retentionDays !== undefined) {
+      changes.retentionDays = checkInt('retentionDays', patch.retentionDays, 0, LIMITS.retentionDaysMax);
+    }
+    if (patch.keyRetentionDays !== undefined) {
+      changes.keyRetentionDays = checkKeyRetention('keyRetentionDays', patch.keyRetentionDays);
     }
     const updated = await this.store.updateTenant(id, changes);
     if (!updated) throw notFound('tenant', id);

@@ -21,6 +21,9 @@ export const LIMITS = {
   mqttUsernameLength: 256,
   certificateDaysMax: 3650,
   apiTokenDaysMax: 3650,
+  retentionDaysMax: 36500,
+  retentionKeys: 100,
+  retentionKeyLength: 128,
 } as const;
 
 /** People's usernames: ids plus '@', so an e-mail address works. */
@@ -112,6 +115,23 @@ export function checkLabels(field: string, value: unknown): Record<string, strin
     labels[key] = checkText(`${field}.${key}`, v, LIMITS.labelValueLength);
   }
   return labels;
+}
+
+/** Per-key telemetry retention: { key: days }, days 0 (keep forever) to LIMITS.retentionDaysMax. */
+export function checkKeyRetention(field: string, value: unknown): Record<string, number> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid(field, 'must be an object of key → days');
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > LIMITS.retentionKeys) {
+    throw invalid(field, `must have at most ${LIMITS.retentionKeys} keys`);
+  }
+  const out: Record<string, number> = {};
+  for (const [key, days] of entries) {
+    checkText(`${field} key`, key, LIMITS.retentionKeyLength, { min: 1 });
+    out[key] = checkInt(`${field}.${key}`, days, 0, LIMITS.retentionDaysMax);
+  }
+  return out;
 }
 
 export function checkAcl(field: string, value: unknown): AclRule[] {

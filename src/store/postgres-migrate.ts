@@ -15,7 +15,8 @@ export interface PgMigration {
 }
 
 /** Only these: the name goes into SQL text. */
-export type MigrationsTable = 'halyard_schema_migrations' | 'halyard_telemetry_migrations';
+export type MigrationsTable =
+  'halyard_schema_migrations' | 'halyard_telemetry_migrations' | 'halyard_thingspeak_migrations';
 
 /**
  * Applies every step the database has not recorded in `table`,

@@ -45,6 +45,13 @@ export interface AggregateQuery {
   fn: Aggregation;
 }
 
+/** What deleteBefore removes: a tenant's telemetry, or one key of it, less any `exceptKeys`. */
+export interface DeleteScope {
+  tenantId: string;
+  key?: string;
+  exceptKeys?: readonly string[];
+}
+
 export interface TelemetryStore {
   readonly dialect: 'sqlite' | 'postgres';
   write(points: readonly DataPoint[]): Promise<void>;
@@ -58,9 +65,10 @@ export interface TelemetryStore {
   /**
    * Retention: removes points (and rollup buckets entirely) older than `before`
    * for a tenant, optionally for one key only. Returns how many raw points went.
-   * Latest values are kept.
+   * Latest values are kept. `exceptKeys` spares those keys (the retention job's
+   * tenant-wide pass skips keys that have a retention of their own).
    */
-  deleteBefore(scope: { tenantId: string; key?: string }, before: number): Promise<number>;
+  deleteBefore(scope: DeleteScope, before: number): Promise<number>;
   /** Removes everything of a series (a deleted device or a cleared channel). */
   deleteSeries(seriesId: string): Promise<number>;
   close(): Promise<void>;

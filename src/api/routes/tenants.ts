@@ -53,7 +53,7 @@ export function registerTenantRoutes(app: ApiApp, { registry }: RouteDeps): void
     '/tenants/:id',
     {
       schema: {
-        summary: "Change a tenant's name or connection limit",
+        summary: "Change a tenant's name, connection limit (platform admins) or telemetry retention",
         tags,
         params: IdParams,
         body: TenantPatchInput,

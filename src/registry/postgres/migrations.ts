@@ -150,6 +150,15 @@ export const REGISTRY_PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX audit_log_at ON audit_log (at);
     `),
   },
+  {
+    version: 4,
+    description: 'tenant telemetry retention',
+    // Existing tenants keep everything (0) and have no per-key overrides.
+    up: sql(`
+      ALTER TABLE tenants ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE tenants ADD COLUMN key_retention_days JSONB NOT NULL DEFAULT '{}';
+    `),
+  },
 ];
 
 /** The record field behind each named unique or foreign-key constraint above, for CONFLICT and NOT_FOUND. */

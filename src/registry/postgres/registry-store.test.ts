@@ -126,6 +126,8 @@ describe('PostgresRegistryStore', { skip }, () => {
           id: 't1',
           name: 'One',
           maxConnections: 3,
+          retentionDays: 0,
+          keyRetentionDays: {},
           createdAt: 5,
         });
         await store.createDevice(device('d1', { tags: ['new-schema'] }));

@@ -34,7 +34,14 @@ const insert = (table: string, row: Record<string, unknown>): Insert => ({
 const json = (value: unknown): string => JSON.stringify(value);
 
 export const tenantInsert = (t: Tenant): Insert =>
-  insert('tenants', { id: t.id, name: t.name, max_connections: t.maxConnections, created_at: t.createdAt });
+  insert('tenants', {
+    id: t.id,
+    name: t.name,
+    max_connections: t.maxConnections,
+    retention_days: t.retentionDays,
+    key_retention_days: json(t.keyRetentionDays),
+    created_at: t.createdAt,
+  });
 
 export const userInsert = (u: User): Insert =>
   insert('users', {
@@ -148,7 +155,15 @@ const columns = (spec: Record<string, string>, jsonKeys: readonly string[] = [])
     jsonKeys.includes(key) ? { key, column, json: true } : { key, column },
   );
 
-export const TENANT_PATCH = columns({ name: 'name', maxConnections: 'max_connections' });
+export const TENANT_PATCH = columns(
+  {
+    name: 'name',
+    maxConnections: 'max_connections',
+    retentionDays: 'retention_days',
+    keyRetentionDays: 'key_retention_days',
+  },
+  ['keyRetentionDays'],
+);
 export const USER_PATCH = columns({
   role: 'role',
   passwordHash: 'password_hash',
@@ -199,6 +214,8 @@ export interface TenantRow {
   id: string;
   name: string;
   max_connections: number;
+  retention_days: number;
+  key_retention_days: Json;
   created_at: number;
 }
 
@@ -206,6 +223,8 @@ export const tenantFromRow = (r: TenantRow): Tenant => ({
   id: r.id,
   name: r.name,
   maxConnections: r.max_connections,
+  retentionDays: r.retention_days,
+  keyRetentionDays: parse<Record<string, number>>(r.key_retention_days),
   createdAt: r.created_at,
 });
 

@@ -145,4 +145,15 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: 'tenant telemetry retention',
+    up(db) {
+      // Existing tenants keep everything (0) and have no per-key overrides.
+      db.exec(`
+        ALTER TABLE tenants ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE tenants ADD COLUMN key_retention_days TEXT NOT NULL DEFAULT '{}';
+      `);
+    },
+  },
 ];

@@ -48,6 +48,8 @@ describe('SqliteRegistryStore', () => {
         id: 't1',
         name: 'One',
         maxConnections: 3,
+        retentionDays: 0,
+        keyRetentionDays: {},
         createdAt: 5,
       });
       await store.createUser(user('u1'));

@@ -28,6 +28,8 @@ export const tenant = (id = 't1', over: Partial<Tenant> = {}): Tenant => ({
   id,
   name: `Tenant ${id}`,
   maxConnections: 0,
+  retentionDays: 0,
+  keyRetentionDays: {},
   createdAt: T0,
   ...over,
 });

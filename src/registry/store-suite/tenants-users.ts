@@ -44,6 +44,35 @@ export function tenantTests(s: SuiteContext): void {
     assert.equal(await s.store.updateTenant('nope', {}), undefined);
   });
 
+  it('keeps retention days and per-key overrides; existing overrides are replaced whole', async () => {
+    const t = tenant('t1', { retentionDays: 30, keyRetentionDays: { debug_log: 7, 'sensor/temp': 365 } });
+    await s.store.createTenant(t);
+    assert.deepStrictEqual(await s.store.getTenant('t1'), t);
+    await s.store.createTenant(tenant('t2'));
+    assert.deepStrictEqual(
+      (await s.store.listTenants()).map((x) => [x.id, x.retentionDays, x.keyRetentionDays]),
+      [
+        ['t1', 30, { debug_log: 7, 'sensor/temp': 365 }],
+        ['t2', 0, {}],
+      ],
+    );
+    const updated = await s.store.updateTenant('t1', { keyRetentionDays: { other: 1 } });
+    assert.deepStrictEqual(updated, { ...t, keyRetentionDays: { other: 1 } });
+    assert.deepStrictEqual(await s.store.updateTenant('t1', { retentionDays: 0, keyRetentionDays: {} }), {
+      ...t,
+      retentionDays: 0,
+      keyRetentionDays: {},
+    });
+    if (s.reopen) {
+      await s.store.updateTenant('t2', { retentionDays: 36500, keyRetentionDays: { k: 0 } });
+      s.store = await s.reopen();
+      assert.deepStrictEqual(
+        await s.store.getTenant('t2'),
+        tenant('t2', { retentionDays: 36500, keyRetentionDays: { k: 0 } }),
+      );
+    }
+  });
+
   it('refuses to delete a tenant that still has devices or users, then deletes it with its profiles and CAs', async () => {
     await s.store.createTenant(tenant('t1'));
     await s.store.createTenant(tenant('t2'));

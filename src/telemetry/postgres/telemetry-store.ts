@@ -29,7 +29,7 @@ import {
 } from '../sql/rollups.js';
 import { partialFromRow, pointValue, rollupValues } from '../sql/rows.js';
 import { ROLLUP_COLUMNS, ROLLUP_MERGE, type PointRow, type RollupRow } from '../sql/schema.js';
-import type { AggregateQuery, RangeQuery, TelemetryStore } from '../store.js';
+import type { AggregateQuery, DeleteScope, RangeQuery, TelemetryStore } from '../store.js';
 import { migrateTelemetry } from './migrations.js';
 
 export interface PostgresTelemetryStoreOptions {
@@ -198,7 +198,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
     );
   }
 
-  deleteBefore(scope: { tenantId: string; key?: string }, before: number): Promise<number> {
+  deleteBefore(scope: DeleteScope, before: number): Promise<number> {
     return this.run('delete old telemetry', () =>
       this.tx(async (c) => {
         const filter = scope.key === undefined ? '' : 'AND key = $2';
@@ -208,6 +208,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
         );
         let removed = 0;
         for (const t of targets) {
+          if (scope.exceptKeys?.includes(t.key)) continue;
           const n =
             (
               await c.query('DELETE FROM telemetry_points WHERE series_id = $1 AND key = $2 AND ts < $3', [

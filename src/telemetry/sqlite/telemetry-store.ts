@@ -28,7 +28,7 @@ import {
 } from '../sql/rollups.js';
 import { partialFromRow, pointValue, rollupValues } from '../sql/rows.js';
 import { ROLLUP_COLUMNS, ROLLUP_MERGE, type PointRow, type RollupRow } from '../sql/schema.js';
-import type { AggregateQuery, RangeQuery, TelemetryStore } from '../store.js';
+import type { AggregateQuery, DeleteScope, RangeQuery, TelemetryStore } from '../store.js';
 import { TELEMETRY_MIGRATIONS } from './migrations.js';
 
 export interface SqliteTelemetryStoreOptions {
@@ -54,11 +54,22 @@ const RAW_GROUP = `
 export class SqliteTelemetryStore implements TelemetryStore {
   readonly dialect = 'sqlite' as const;
   private readonly statements = new Map<string, Statement>();
+  /** Where halyard_median_scan() puts its buckets while a median query runs. */
+  private readonly medianScan = new MedianScan();
 
   private constructor(
     private readonly db: Database.Database,
     private readonly path: string,
-  ) {}
+  ) {
+    // Median reads every raw value: SQLite hands them to one JS aggregate in ts
+    // order (no GROUP BY sorter, no row objects), which buckets them itself.
+    const scan = this.medianScan;
+    db.aggregate('halyard_median_scan', {
+      start: null,
+      step: (_: unknown, ts: number, value: number | null) => scan.add(ts, value),
+      result: () => scan.end(),
+    });
+  }
 
   static open(path: string, opts: SqliteTelemetryStoreOptions = {}): SqliteTelemetryStore {
     const log = opts.logger ?? silentLogger();
@@ -157,6 +168,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
           }
           const keys = q.keys.length ? q.keys : this.seriesKeys(q.seriesId);
           const merger = new BucketMerger(q.bucketMs);
+          if (q.fn === 'median') {
+            for (const key of keys) this.medianBuckets(merger, q.seriesId, key, q.from, q.to, q.bucketMs);
+            return merger.result(q.fn);
+          }
           const withEnds = q.fn === 'first' || q.fn === 'last';
           for (const segment of planAggregate(q.fn, q.from, q.to, q.bucketMs)) {
             for (const key of keys) {
@@ -172,26 +187,13 @@ export class SqliteTelemetryStore implements TelemetryStore {
               for (const r of rows) merger.add(key, r.bucket_ts, partialFromRow(r));
             }
           }
-          if (q.fn === 'median') {
-            for (const key of keys) {
-              const values = this.statement(
-                `SELECT ts, value_num FROM points WHERE series_id = ? AND key = ? AND ts >= ? AND ts < ?
-                   AND value_num IS NOT NULL`,
-              ).raw(true);
-              for (const [ts, v] of values.iterate(q.seriesId, key, q.from, q.to) as Iterable<
-                [number, number]
-              >) {
-                merger.addValue(key, ts, v);
-              }
-            }
-          }
           return merger.result(q.fn);
         })
         .deferred(),
     );
   }
 
-  deleteBefore(scope: { tenantId: string; key?: string }, before: number): Promise<number> {
+  deleteBefore(scope: DeleteScope, before: number): Promise<number> {
     return this.run('delete old telemetry', () =>
       this.db
         .transaction(() => {
@@ -208,6 +210,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
                 );
           let removed = 0;
           for (const t of targets) {
+            if (scope.exceptKeys?.includes(t.key)) continue;
             const n = this.exec(
               'DELETE FROM points WHERE series_id = ? AND key = ? AND ts < ?',
               t.series_id,
@@ -341,6 +344,32 @@ export class SqliteTelemetryStore implements TelemetryStore {
     );
   }
 
+  /**
+   * Median (and count) per bucket of one key in one pass over its raw points,
+   * which the primary key yields in ts order.
+   */
+  private medianBuckets(
+    merger: BucketMerger,
+    seriesId: string,
+    key: string,
+    from: number,
+    to: number,
+    ms: number,
+  ): void {
+    this.medianScan.begin(ms, (bucketTs, partial, median) => {
+      merger.add(key, bucketTs, partial);
+      if (median !== null) merger.addValue(key, bucketTs, median);
+    });
+    try {
+      this.statement(
+        `SELECT halyard_median_scan(ts, value_num) FROM (
+           SELECT ts, value_num FROM points WHERE series_id = ? AND key = ? AND ts >= ? AND ts < ? ORDER BY ts)`,
+      ).get(seriesId, key, from, to);
+    } finally {
+      this.medianScan.reset();
+    }
+  }
+
   private seriesKeys(seriesId: string): string[] {
     return this.statement('SELECT key FROM latest WHERE series_id = ? ORDER BY key')
       .pluck()
@@ -374,6 +403,87 @@ export class SqliteTelemetryStore implements TelemetryStore {
     let st = this.statements.get(sql);
     if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
     return st;
+  }
+}
+
+/**
+ * The state of halyard_median_scan(ts, value): points arrive in ts order; each
+ * bucket's numeric values collect in one reused Float64Array, sorted in place
+ * when the bucket ends.
+ */
+class MedianScan {
+  private values = new Float64Array(4096);
+  private ms = 1;
+  private emit: ((bucketTs: number, partial: Partial, median: number | null) => void) | undefined;
+  private bucketTs = Number.NaN;
+  private count = 0;
+  private numCount = 0;
+  private firstTs = 0;
+  private lastTs = Number.NEGATIVE_INFINITY;
+
+  begin(ms: number, emit: (bucketTs: number, partial: Partial, median: number | null) => void): void {
+    this.reset();
+    this.ms = ms;
+    this.emit = emit;
+  }
+
+  reset(): void {
+    this.emit = undefined;
+    this.bucketTs = Number.NaN;
+    this.count = 0;
+    this.numCount = 0;
+    this.lastTs = Number.NEGATIVE_INFINITY;
+  }
+
+  add(ts: number, value: number | null): void {
+    if (ts < this.lastTs) throw new Error('median scan: points out of ts order');
+    this.lastTs = ts;
+    const bucketTs = bucketStart(ts, this.ms);
+    if (bucketTs !== this.bucketTs) {
+      this.flush();
+      this.bucketTs = bucketTs;
+      this.firstTs = ts;
+    }
+    this.count++;
+    if (value === null) return;
+    if (this.numCount === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.numCount++] = value;
+  }
+
+  end(): null {
+    this.flush();
+    return null;
+  }
+
+  private flush(): void {
+    if (this.count === 0 || !this.emit) return;
+    const n = this.numCount;
+    const sorted = this.values.subarray(0, n).sort();
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += sorted[i];
+    const mid = n >> 1;
+    const median = n === 0 ? null : n % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    this.emit(
+      this.bucketTs,
+      {
+        count: this.count,
+        numCount: n,
+        sum,
+        min: n ? sorted[0] : null,
+        max: n ? sorted[n - 1] : null,
+        firstTs: this.firstTs,
+        first: 0,
+        lastTs: this.lastTs,
+        last: 0,
+      },
+      median,
+    );
+    this.count = 0;
+    this.numCount = 0;
   }
 }
 

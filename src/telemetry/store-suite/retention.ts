@@ -56,6 +56,16 @@ export function retentionTests(ctx: SuiteContext): void {
     assert.equal(await ctx.store.deleteBefore({ tenantId: 'nobody' }, T0 + 3 * HOUR), 0);
   });
 
+  it('spares the exceptKeys of a tenant-wide delete', async () => {
+    await ctx.store.write(seed());
+    assert.equal(await ctx.store.deleteBefore({ tenantId: 't1', exceptKeys: ['b'] }, T0 + HOUR), 360);
+    assert.equal(await count('d1', 'a', HOUR), 720);
+    assert.equal(await count('d1', 'a', MINUTE), 720);
+    assert.equal(await count('d1', 'b', HOUR), 1080);
+    assert.equal(await count('d2', 'a', HOUR), 1080);
+    assert.equal(await ctx.store.deleteBefore({ tenantId: 't1', exceptKeys: ['a', 'b'] }, T0 + 2 * HOUR), 0);
+  });
+
   it('deletes a whole series', async () => {
     await ctx.store.write(seed());
     assert.equal(await ctx.store.deleteSeries('d1'), 2160);
