@@ -64,9 +64,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
     // Median reads every raw value: SQLite hands them to one JS aggregate in ts
     // order (no GROUP BY sorter, no row objects), which buckets them itself.
     const scan = this.medianScan;
+    // Two arguments: the typings know aggregates of one only.
+    const step = (_: null, ts: number, value: number | null) => scan.add(ts, value);
     db.aggregate('halyard_median_scan', {
       start: null,
-      step: (_: unknown, ts: number, value: number | null) => scan.add(ts, value),
+      step: step as unknown as (total: null, next: null) => void,
       result: () => scan.end(),
     });
   }

@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { openTestRegistry, type TestRegistry } from '../../test/helpers/registry.js';
+import { tempDir } from '../../test/helpers/temp-dir.js';
+import { silentLogger } from '../core/logger.js';
+import { SYSTEM_ACTOR, type Actor } from '../registry/service.js';
+import { SqliteTelemetryStore } from '../telemetry/sqlite/telemetry-store.js';
+import { Channels } from './channels.js';
+import { SqliteChannelStore } from './sqlite/channel-store.js';
+
+const T0 = 1_700_006_400_000;
+const actor = (role: Actor['role'], tenantId: string | null = 'acme'): Actor => ({
+  type: 'api-token',
+  id: `u-${role}`,
+  name: role,
+  tenantId,
+  role,
+});
+const admin = actor('admin');
+
+describe('Channels', () => {
+  let reg: TestRegistry;
+  let store: SqliteChannelStore;
+  let telemetry: SqliteTelemetryStore;
+  let channels: Channels;
+  let now: number;
+  let sent: { topic: string; payload: string; tenantId: string }[];
+
+  beforeEach(async () => {
+    reg = await openTestRegistry();
+    await reg.registry.createTenant(SYSTEM_ACTOR, { id: 'acme', name: 'Acme' });
+    await reg.registry.createTenant(SYSTEM_ACTOR, { id: 'globex', name: 'Globex' });
+    await reg.registry.createDevice(SYSTEM_ACTOR, { tenantId: 'acme', id: 'dev1' });
+    const dir = tempDir('halyard-channels-');
+    store = SqliteChannelStore.open(join(dir, 'thingspeak.db'), { synchronous: 'normal' });
+    telemetry = SqliteTelemetryStore.open(join(dir, 'telemetry.db'), { synchronous: 'normal' });
+    now = T0;
+    sent = [];
+    channels = new Channels({
+      store,
+      registry: reg.registry,
+      telemetry,
+      secretKey: reg.secretKey,
+      publish: (topic, payload, tenantId) => sent.push({ topic, payload: payload.toString(), tenantId }),
+      now: () => now,
+      logger: silentLogger(),
+    });
+  });
+  afterEach(async () => {
+    await store.close();
+    await telemetry.close();
+    await reg.close();
+  });
+
+  it('creates a channel with ThingSpeak defaults and keys of 16 [0-9A-Z]', async () => {
+    const c = await channels.createChannel(admin, {});
+    assert.equal(c.channel.name, 'My Channel');
+    assert.equal(c.channel.fields.field1, 'Field Label 1');
+    assert.equal(c.channel.fields.field2, null);
+    assert.equal(c.channel.tenantId, 'acme');
+    assert.match(c.writeKey, /^[0-9A-Z]{16}$/);
+    assert.equal(c.readKeys.length, 1);
+    assert.match(c.readKeys[0], /^[0-9A-Z]{16}$/);
+    assert.deepEqual(await channels.resolveKey(c.writeKey), { channel: c.channel, kind: 'write' });
+    assert.equal((await channels.resolveKey(c.readKeys[0]))?.kind, 'read');
+    assert.equal(await channels.resolveKey('AAAAAAAAAAAAAAAA'), undefined);
+  });
+
+  it('updates by write key: entry ids, JSON notice, field notices, telemetry mirror', async () => {
+    const c = await channels.createChannel(admin, {});
+    const out = await channels.update(
+      c.writeKey,
+      { fields: { field1: '21.5', field2: 'on' }, status: 'hi' },
+      'rest',
+    );
+    assert.ok(out.ok);
+    assert.equal(out.entry.entryId, 1);
+    assert.equal(out.channel.lastEntryId, 1);
+    const id = c.channel.id;
+    assert.deepEqual(
+      sent.map((s) => s.topic),
+      [
+        `channels/${id}/subscribe`,
+        `channels/${id}/subscribe/fields/field1`,
+        `channels/${id}/subscribe/fields/field2`,
+      ],
+    );
+    assert.ok(sent.every((s) => s.tenantId === 'acme'));
+    assert.equal(
+      sent[0].payload,
+      `{"channel_id":${id},"created_at":"2023-11-15T00:00:00Z","entry_id":1,"field1":"21.5","field2":"on",` +
+        '"field3":null,"field4":null,"field5":null,"field6":null,"field7":null,"field8":null,' +
+        '"latitude":null,"longitude":null,"elevation":null,"status":"hi"}',
+    );
+    assert.equal(sent[1].payload, '21.5');
+    const latest = await telemetry.latest(`channel:${id}`);
+    assert.deepEqual(latest, [
+      { key: 'field1', ts: T0, value: 21.5 },
+      { key: 'field2', ts: T0, value: 'on' },
+      { key: 'status', ts: T0, value: 'hi' },
+    ]);
+    now += 1000;
+    const second = await channels.update(c.writeKey, { fields: { field1: '22' } }, 'mqtt');
+    assert.ok(second.ok);
+    assert.equal(second.entry.entryId, 2);
+  });
+
+  it('mirrors a device-bound channel under the field names into the device series', async () => {
+    const c = await channels.createChannel(admin, { deviceId: 'dev1', fields: { field1: 'temperature' } });
+    assert.ok((await channels.update(c.writeKey, { fields: { field1: '7' } }, 'rest')).ok);
+    assert.deepEqual(await telemetry.latest('dev1'), [{ key: 'temperature', ts: T0, value: 7 }]);
+  });
+
+  it('refuses read keys and unknown keys as bad-key', async () => {
+    const c = await channels.createChannel(admin, {});
+    for (const key of [c.readKeys[0], 'NOPE', undefined]) {
+      const out = await channels.update(key, { fields: { field1: '1' } }, 'rest');
+      assert.equal(out.ok ? 'ok' : out.reason, 'bad-key');
+    }
+  });
+
+  it('validates values as ThingSpeak does', async () => {
+    const c = await channels.createChannel(admin, {});
+    const reason = async (input: Parameters<Channels['update']>[1]) => {
+      const out = await channels.update(c.writeKey, input, 'rest');
+      return out.ok ? 'ok' : out.reason;
+    };
+    assert.equal(await reason({ fields: {} }), 'invalid');
+    assert.equal(await reason({ fields: { field1: 'x'.repeat(256) } }), 'invalid');
+    assert.equal(await reason({ fields: {}, status: 'é'.repeat(128) }), 'invalid');
+    assert.equal(await reason({ fields: {}, latitude: 91 }), 'invalid');
+    assert.equal(await reason({ fields: {}, longitude: -181 }), 'invalid');
+    assert.equal(await reason({ fields: { field1: 'x'.repeat(255) }, createdAt: T0 - 5 }), 'ok');
+    assert.equal(await reason({ fields: { field1: '1' }, createdAt: T0 - 5 }), 'invalid');
+    assert.equal(await reason({ fields: {}, latitude: 45, longitude: 9 }), 'ok');
+  });
+
+  it('applies the minimum update interval to REST and MQTT together', async () => {
+    const c = await channels.createChannel(admin, { minUpdateIntervalSeconds: 15 });
+    const reason = async (via: 'rest' | 'mqtt') => {
+      const out = await channels.update(c.writeKey, { fields: { field1: '1' }, createdAt: now }, via);
+      return out.ok ? 'ok' : out.reason;
+    };
+    assert.equal(await reason('rest'), 'ok');
+    now += 14_999;
+    assert.equal(await reason('mqtt'), 'rate-limited');
+    now += 1;
+    assert.equal(await reason('mqtt'), 'ok');
+    now += 15_000;
+    const both = await Promise.all([reason('rest'), reason('mqtt')]);
+    assert.deepEqual(both.sort(), ['ok', 'rate-limited']);
+  });
+
+  it('bulk-updates all or nothing, without MQTT notices', async () => {
+    const c = await channels.createChannel(admin, {});
+    assert.equal(await channels.bulkUpdate(c.channel.id + 1, c.writeKey, []), 'bad-key');
+    const bad = await channels.bulkUpdate(c.channel.id, c.writeKey, [
+      { fields: { field1: '1' } },
+      { fields: {} },
+    ]);
+    assert.ok(Array.isArray(bad) && bad.every((o) => !o.ok));
+    const ok = await channels.bulkUpdate(c.channel.id, c.writeKey, [
+      { fields: { field1: '1' }, createdAt: T0 },
+      { fields: { field1: '2' }, createdAt: T0 + 1000 },
+    ]);
+    assert.ok(Array.isArray(ok) && ok.every((o) => o.ok));
+    assert.equal(sent.length, 0);
+    assert.equal((await channels.lastEntry(c.channel.id))?.entryId, 2);
+  });
+
+  it('clear resets entry ids and the channel series; delete removes it', async () => {
+    const c = await channels.createChannel(admin, {});
+    await channels.update(c.writeKey, { fields: { field1: '1' } }, 'rest');
+    await channels.clearChannel(admin, c.channel.id);
+    assert.deepEqual(await telemetry.latest(`channel:${c.channel.id}`), []);
+    now += 1000;
+    const again = await channels.update(c.writeKey, { fields: { field1: '2' } }, 'rest');
+    assert.ok(again.ok && again.entry.entryId === 1);
+    const deleted = await channels.deleteChannel(admin, c.channel.id);
+    assert.equal(deleted.writeKey, c.writeKey);
+    assert.deepEqual(await telemetry.latest(`channel:${c.channel.id}`), []);
+    await assert.rejects(channels.getChannel(admin, c.channel.id), { code: 'NOT_FOUND' });
+    assert.equal(await channels.resolveKey(c.writeKey), undefined);
+  });
+
+  it('lets admins and operators manage, viewers read, and hides other tenants', async () => {
+    const c = await channels.createChannel(actor('operator'), { name: 'Lab', tags: ['x'] });
+    await assert.rejects(channels.createChannel(actor('viewer'), {}), { code: 'NOT_AUTHORIZED' });
+    assert.equal((await channels.getChannel(actor('viewer'), c.channel.id)).channel.name, 'Lab');
+    await assert.rejects(channels.updateChannel(actor('viewer'), c.channel.id, { name: 'n' }), {
+      code: 'NOT_AUTHORIZED',
+    });
+    const other = actor('admin', 'globex');
+    await assert.rejects(channels.getChannel(other, c.channel.id), { code: 'NOT_FOUND' });
+    await assert.rejects(channels.deleteChannel(other, c.channel.id), { code: 'NOT_FOUND' });
+    await assert.rejects(channels.createChannel(admin, { deviceId: 'nope' }), { code: 'NOT_FOUND' });
+    assert.deepEqual(await channels.listChannels(other), []);
+    assert.equal((await channels.listChannels(admin, { tag: 'x' })).length, 1);
+    const updated = await channels.updateChannel(admin, c.channel.id, {
+      fields: { field2: 'hum' },
+      publicFlag: true,
+    });
+    assert.equal(updated.channel.fields.field1, 'Field Label 1');
+    assert.equal(updated.channel.fields.field2, 'hum');
+    assert.equal(await channels.canRead(updated.channel, undefined), true);
+    const platform = actor('admin', null);
+    await assert.rejects(channels.createChannel(platform, {}), { code: 'INVALID_INPUT' });
+    assert.equal((await channels.createChannel(platform, { tenantId: 'globex' })).channel.tenantId, 'globex');
+  });
+
+  it('lets only its keys read a private channel', async () => {
+    const a = await channels.createChannel(admin, {});
+    const b = await channels.createChannel(admin, {});
+    assert.equal(await channels.canRead(a.channel, a.readKeys[0]), true);
+    assert.equal(await channels.canRead(a.channel, a.writeKey), true);
+    assert.equal(await channels.canRead(a.channel, b.readKeys[0]), false);
+    assert.equal(await channels.canRead(a.channel, undefined), false);
+  });
+});

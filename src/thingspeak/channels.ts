@@ -1,0 +1,379 @@
+/**
+ * ChannelService (service.ts) over a ChannelStore: keys, the per-channel
+ * minimum update interval, validation, the telemetry mirror and the MQTT
+ * subscriber notices. Management rights: the tenant's admins and operators
+ * change channels, its viewers read them; platform admins act on any tenant.
+ * Another tenant's channel is NOT_FOUND, never NOT_AUTHORIZED.
+ */
+import { HalyardError, isHalyardError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Actor, RegistryService } from '../registry/service.js';
+import type { DataPoint } from '../telemetry/model.js';
+import type { TelemetryStore } from '../telemetry/store.js';
+import { entryObject } from './entry-json.js';
+import { hashChannelKey, newChannelKey, openChannelKey } from './keys.js';
+import { FIELD_NUMBERS, type Channel, type ChannelEntry, type FieldNumber } from './model.js';
+import type {
+  ChannelService,
+  ChannelSettings,
+  ChannelWithKeys,
+  EntryInput,
+  UpdateOutcome,
+} from './service.js';
+import type { ChannelStore, EntryQuery } from './store.js';
+import { checkSettings, entryFromInput } from './validate.js';
+
+export interface ChannelsOptions {
+  store: ChannelStore;
+  registry: RegistryService;
+  telemetry: TelemetryStore;
+  secretKey: Buffer;
+  /** Sends a QoS 0 non-retained message into the channel's tenant namespace (wired by the app). */
+  publish?: (topic: string, payload: Buffer, tenantId: string) => void;
+  now?: () => number;
+  logger: Logger;
+}
+
+const NUMERIC = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+/** The telemetry series of a channel: its device's, or its own. */
+export const channelSeries = (c: Channel): string => c.deviceId ?? `channel:${c.id}`;
+
+export class Channels implements ChannelService {
+  private readonly now: () => number;
+  /** Updates accepted but maybe not yet stored, per channel: the interval check must see them too. */
+  private readonly pending = new Map<number, number>();
+
+  constructor(private readonly opts: ChannelsOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  async resolveKey(
+    key: string | undefined,
+  ): Promise<{ channel: Channel; kind: 'write' | 'read' } | undefined> {
+    if (!key) return undefined;
+    const record = await this.opts.store.findKey(hashChannelKey(key));
+    if (!record) return undefined;
+    const channel = await this.opts.store.getChannel(record.channelId);
+    return channel && { channel, kind: record.kind };
+  }
+
+  async canRead(channel: Channel, key: string | undefined): Promise<boolean> {
+    if (channel.publicFlag) return true;
+    return (await this.resolveKey(key))?.channel.id === channel.id;
+  }
+
+  async update(
+    writeKey: string | undefined,
+    input: EntryInput,
+    via: 'rest' | 'mqtt',
+  ): Promise<UpdateOutcome> {
+    const resolved = await this.resolveKey(writeKey);
+    if (!resolved || resolved.kind !== 'write')
+      return { ok: false, reason: 'bad-key', message: 'not a write key' };
+    return this.updateChannelEntry(resolved.channel, input, via);
+  }
+
+  /** One update of a channel whose write access is already established (the MQTT hook's device rule). */
+  async updateChannelEntry(
+    channel: Channel,
+    input: EntryInput,
+    via: 'rest' | 'mqtt',
+  ): Promise<UpdateOutcome> {
+    const now = this.now();
+    const checked = entryFromInput(channel.id, input, now);
+    if (!checked.ok) return { ok: false, reason: 'invalid', message: checked.message };
+    const minMs = channel.minUpdateIntervalSeconds * 1000;
+    const last = Math.max(channel.lastUpdateAt ?? -Infinity, this.pending.get(channel.id) ?? -Infinity);
+    if (minMs > 0 && now - last < minMs) {
+      return { ok: false, reason: 'rate-limited', message: 'updates come faster than the channel allows' };
+    }
+    // Reserved before the first await, so two concurrent updates cannot both pass the check.
+    this.pending.set(channel.id, now);
+    let entry: ChannelEntry;
+    try {
+      entry = await this.opts.store.appendEntry(checked.entry, now);
+    } catch (err) {
+      if (this.pending.get(channel.id) === now) this.pending.delete(channel.id);
+      if (isHalyardError(err, 'CONFLICT')) return { ok: false, reason: 'invalid', message: err.message };
+      if (isHalyardError(err, 'NOT_FOUND')) return { ok: false, reason: 'bad-key', message: err.message };
+      throw err;
+    }
+    if (this.pending.get(channel.id) === now) this.pending.delete(channel.id);
+    await this.mirror(channel, [entry]);
+    this.notify(channel, entry);
+    this.opts.logger.debug({ channelId: channel.id, entryId: entry.entryId, via }, 'channel updated');
+    return { ok: true, channel: { ...channel, lastEntryId: entry.entryId, lastUpdateAt: now }, entry };
+  }
+
+  async bulkUpdate(
+    channelId: number,
+    writeKey: string | undefined,
+    inputs: EntryInput[],
+  ): Promise<UpdateOutcome[] | 'bad-key'> {
+    const resolved = await this.resolveKey(writeKey);
+    if (!resolved || resolved.kind !== 'write' || resolved.channel.id !== channelId) return 'bad-key';
+    const { channel } = resolved;
+    const now = this.now();
+    const checked = inputs.map((input) => entryFromInput(channel.id, input, now));
+    if (checked.some((c) => !c.ok)) {
+      return checked.map((c) =>
+        c.ok
+          ? { ok: false, reason: 'invalid', message: 'another update of the batch is invalid' }
+          : { ok: false, reason: 'invalid', message: c.message },
+      );
+    }
+    const entries = checked.flatMap((c) => (c.ok ? [c.entry] : []));
+    let stored: ChannelEntry[];
+    try {
+      stored = await this.opts.store.appendEntries(entries, now);
+    } catch (err) {
+      if (!isHalyardError(err, 'CONFLICT')) throw err;
+      return entries.map(() => ({ ok: false, reason: 'invalid', message: err.message }));
+    }
+    await this.mirror(channel, stored);
+    const last = stored.at(-1);
+    const after = { ...channel, lastEntryId: last?.entryId ?? channel.lastEntryId, lastUpdateAt: now };
+    // Bulk writes are not delivered to MQTT subscribers (ThingSpeak's rule).
+    return stored.map((entry) => ({ ok: true, channel: after, entry }));
+  }
+
+  async createChannel(actor: Actor, settings: ChannelSettings): Promise<ChannelWithKeys> {
+    checkSettings(settings);
+    const tenantId = await this.tenantFor(actor, settings.tenantId);
+    this.mustManage(actor, tenantId);
+    if (settings.deviceId) await this.checkDevice(tenantId, settings.deviceId);
+    const now = this.now();
+    const fields: Channel['fields'] = {
+      field1: 'Field Label 1',
+      field2: null,
+      field3: null,
+      field4: null,
+      field5: null,
+      field6: null,
+      field7: null,
+      field8: null,
+      ...settings.fields,
+    };
+    const channel = await this.opts.store.createChannel({
+      tenantId,
+      deviceId: settings.deviceId ?? null,
+      name: settings.name?.trim() || 'My Channel',
+      description: settings.description ?? null,
+      fields,
+      metadata: settings.metadata ?? null,
+      tags: cleanTags(settings.tags),
+      url: settings.url ?? null,
+      latitude: settings.latitude ?? null,
+      longitude: settings.longitude ?? null,
+      elevation: settings.elevation ?? null,
+      publicFlag: settings.publicFlag ?? false,
+      minUpdateIntervalSeconds: settings.minUpdateIntervalSeconds ?? 0,
+      createdAt: now,
+      updatedAt: now,
+      lastEntryId: 0,
+      lastUpdateAt: null,
+    });
+    const write = newChannelKey(this.opts.secretKey, channel.id, 'write', now);
+    const read = newChannelKey(this.opts.secretKey, channel.id, 'read', now);
+    await this.opts.store.addKey(write.record);
+    await this.opts.store.addKey(read.record);
+    await this.audit(actor, channel, 'channel.create');
+    return { channel, writeKey: write.key, readKeys: [read.key] };
+  }
+
+  async listChannels(actor: Actor, filter: { tag?: string } = {}): Promise<ChannelWithKeys[]> {
+    const channels = await this.opts.store.listChannels({
+      tenantId: actor.tenantId ?? undefined,
+      tag: filter.tag,
+    });
+    return Promise.all(channels.map((c) => this.withKeys(c)));
+  }
+
+  async getChannel(actor: Actor, id: number): Promise<ChannelWithKeys> {
+    return this.withKeys(await this.visible(actor, id));
+  }
+
+  async updateChannel(actor: Actor, id: number, settings: ChannelSettings): Promise<ChannelWithKeys> {
+    checkSettings(settings);
+    const channel = await this.visible(actor, id);
+    this.mustManage(actor, channel.tenantId);
+    if (settings.tenantId !== undefined && settings.tenantId !== channel.tenantId) {
+      throw new HalyardError('INVALID_INPUT', 'a channel cannot move to another tenant', {
+        field: 'tenantId',
+      });
+    }
+    if (settings.deviceId) await this.checkDevice(channel.tenantId, settings.deviceId);
+    const updated = await this.opts.store.updateChannel(id, {
+      name: settings.name?.trim(),
+      description: settings.description,
+      fields: settings.fields && { ...channel.fields, ...settings.fields },
+      metadata: settings.metadata,
+      tags: settings.tags && cleanTags(settings.tags),
+      url: settings.url,
+      latitude: settings.latitude,
+      longitude: settings.longitude,
+      elevation: settings.elevation,
+      publicFlag: settings.publicFlag,
+      minUpdateIntervalSeconds: settings.minUpdateIntervalSeconds,
+      deviceId: settings.deviceId,
+      updatedAt: this.now(),
+    });
+    if (!updated) throw notFound(id);
+    await this.audit(actor, updated, 'channel.update');
+    return this.withKeys(updated);
+  }
+
+  async clearChannel(actor: Actor, id: number): Promise<void> {
+    const channel = await this.visible(actor, id);
+    this.mustManage(actor, channel.tenantId);
+    await this.opts.store.clearEntries(id);
+    // A device's telemetry is the device's: only a channel's own series goes with its entries.
+    if (channel.deviceId === null) await this.opts.telemetry.deleteSeries(channelSeries(channel));
+    await this.audit(actor, channel, 'channel.clear');
+  }
+
+  async deleteChannel(actor: Actor, id: number): Promise<ChannelWithKeys> {
+    const channel = await this.visible(actor, id);
+    this.mustManage(actor, channel.tenantId);
+    const shown = await this.withKeys(channel);
+    const deleted = await this.opts.store.deleteChannel(id);
+    if (!deleted) throw notFound(id);
+    if (channel.deviceId === null) await this.opts.telemetry.deleteSeries(channelSeries(channel));
+    await this.audit(actor, channel, 'channel.delete');
+    return { ...shown, channel: deleted };
+  }
+
+  getChannelById(id: number): Promise<Channel | undefined> {
+    return this.opts.store.getChannel(id);
+  }
+
+  entries(q: EntryQuery): Promise<ChannelEntry[]> {
+    return this.opts.store.entries(q);
+  }
+
+  entry(channelId: number, entryId: number): Promise<ChannelEntry | undefined> {
+    return this.opts.store.getEntry(channelId, entryId);
+  }
+
+  lastEntry(channelId: number): Promise<ChannelEntry | undefined> {
+    return this.opts.store.lastEntry(channelId);
+  }
+
+  lastFieldEntry(channelId: number, field: FieldNumber): Promise<ChannelEntry | undefined> {
+    return this.opts.store.lastFieldEntry(channelId, field);
+  }
+
+  /** Numeric strings become numbers; the field's name is the key when the channel is a device's. */
+  private async mirror(channel: Channel, entries: readonly ChannelEntry[]): Promise<void> {
+    const points: DataPoint[] = [];
+    const base = { tenantId: channel.tenantId, seriesId: channelSeries(channel) };
+    for (const e of entries) {
+      for (const n of FIELD_NUMBERS) {
+        const v = e.fields[`field${n}`];
+        if (v === undefined || v === null) continue;
+        const key = (channel.deviceId !== null ? channel.fields[`field${n}`] : null) ?? `field${n}`;
+        const trimmed = v.trim();
+        const num = NUMERIC.test(trimmed) ? Number(trimmed) : NaN;
+        points.push({ ...base, key, ts: e.createdAt, value: Number.isFinite(num) ? num : v });
+      }
+      if (e.status !== null) points.push({ ...base, key: 'status', ts: e.createdAt, value: e.status });
+    }
+    if (points.length === 0) return;
+    try {
+      await this.opts.telemetry.write(points);
+    } catch (err) {
+      // The entry is stored (ThingSpeak's API reads it); only the native API's copy is missing.
+      this.opts.logger.error(
+        { err, channelId: channel.id },
+        'could not mirror a channel update into telemetry',
+      );
+    }
+  }
+
+  private notify(channel: Channel, entry: ChannelEntry): void {
+    const publish = this.opts.publish;
+    if (!publish) return;
+    try {
+      const base = `channels/${channel.id}/subscribe`;
+      publish(base, Buffer.from(JSON.stringify(entryObject(entry))), channel.tenantId);
+      for (const n of FIELD_NUMBERS) {
+        const v = entry.fields[`field${n}`];
+        if (v !== undefined && v !== null)
+          publish(`${base}/fields/field${n}`, Buffer.from(v), channel.tenantId);
+      }
+    } catch (err) {
+      this.opts.logger.warn({ err, channelId: channel.id }, 'could not notify channel subscribers');
+    }
+  }
+
+  private async withKeys(channel: Channel): Promise<ChannelWithKeys> {
+    const keys = await this.opts.store.listKeys(channel.id);
+    let writeKey = '';
+    const readKeys: string[] = [];
+    for (const k of keys) {
+      const clear = openChannelKey(this.opts.secretKey, k);
+      if (clear === undefined) continue;
+      if (k.kind === 'write') writeKey = clear;
+      else readKeys.push(clear);
+    }
+    return { channel, writeKey, readKeys };
+  }
+
+  /** The channel if the actor's tenant owns it (platform actors see all), else NOT_FOUND. */
+  private async visible(actor: Actor, id: number): Promise<Channel> {
+    const channel = await this.opts.store.getChannel(id);
+    if (!channel || (actor.tenantId !== null && actor.tenantId !== channel.tenantId)) throw notFound(id);
+    return channel;
+  }
+
+  private mustManage(actor: Actor, tenantId: string): void {
+    const own = actor.tenantId === null || actor.tenantId === tenantId;
+    const role = actor.tenantId === null ? actor.role === 'admin' : actor.role !== 'viewer';
+    if (!own || !role) throw new HalyardError('NOT_AUTHORIZED', 'only admins and operators manage channels');
+  }
+
+  private async tenantFor(actor: Actor, requested: string | undefined): Promise<string> {
+    if (actor.tenantId !== null) {
+      if (requested !== undefined && requested !== actor.tenantId) {
+        throw new HalyardError('NOT_FOUND', `tenant ${requested} does not exist`, { tenantId: requested });
+      }
+      return actor.tenantId;
+    }
+    if (requested === undefined) {
+      throw new HalyardError('INVALID_INPUT', 'a platform admin must name the tenant', { field: 'tenantId' });
+    }
+    if (!(await this.opts.registry.tenantById(requested))) {
+      throw new HalyardError('NOT_FOUND', `tenant ${requested} does not exist`, { tenantId: requested });
+    }
+    return requested;
+  }
+
+  private async checkDevice(tenantId: string, deviceId: string): Promise<void> {
+    const device = await this.opts.registry.deviceById(deviceId);
+    if (!device || device.tenantId !== tenantId) {
+      throw new HalyardError('NOT_FOUND', `device ${deviceId} does not exist`, { deviceId });
+    }
+  }
+
+  private async audit(actor: Actor, channel: Channel, action: string): Promise<void> {
+    await this.opts.registry.audit({
+      tenantId: channel.tenantId,
+      actorType: actor.type,
+      actor: actor.name,
+      action,
+      target: `channel:${channel.id}`,
+      address: actor.address ?? null,
+      outcome: 'success',
+      details: {},
+    });
+  }
+}
+
+function cleanTags(tags: string[] | undefined): string[] {
+  return [...new Set((tags ?? []).map((t) => t.trim()).filter((t) => t !== ''))];
+}
+
+function notFound(id: number): HalyardError {
+  return new HalyardError('NOT_FOUND', `channel ${id} does not exist`, { channelId: id });
+}

@@ -1,0 +1,137 @@
+/**
+ * Channel management with the user API key (reference §5): a Halyard API
+ * token (or session) of a user, resolved by the registry to an Actor.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isHalyardError, type ErrorCode } from '../../core/errors.js';
+import type { RegistryService } from '../../registry/service.js';
+import type { Actor } from '../../registry/service.js';
+import type { ChannelService, ChannelSettings } from '../service.js';
+import { apiKey, requestParams, type Params } from './params.js';
+import { FIELD_KEYS, managedChannel, toXml, type Json } from './render.js';
+import { send, sendError, XML_NIL_ARRAY, type Format } from './reply.js';
+
+export interface ManageDeps {
+  channels: ChannelService;
+  registry: RegistryService;
+}
+
+export type ManageAction =
+  | { kind: 'create' }
+  | { kind: 'list' }
+  | { kind: 'get'; id: number }
+  | { kind: 'update'; id: number }
+  | { kind: 'clear'; id: number }
+  | { kind: 'delete'; id: number };
+
+const STATUS_OF: Partial<Record<ErrorCode, number>> = {
+  INVALID_INPUT: 400,
+  UNAUTHENTICATED: 401,
+  BAD_CREDENTIALS: 401,
+  NOT_AUTHORIZED: 401,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  QUOTA_EXCEEDED: 429,
+};
+
+function optionalNumber(v: string | undefined, name: string): number | null | undefined {
+  if (v === undefined) return undefined;
+  if (v.trim() === '') return null;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new SettingsError(`${name} is not a number`);
+  return n;
+}
+
+class SettingsError extends Error {}
+
+/** Create/update parameters: only those present are set; an empty string clears a setting. */
+export function channelSettings(p: Params): ChannelSettings {
+  const s: ChannelSettings = {};
+  const text = (v: string | undefined) => (v === undefined ? undefined : v === '' ? null : v);
+  if (p.name !== undefined) s.name = p.name;
+  if (p.description !== undefined) s.description = text(p.description);
+  if (p.metadata !== undefined) s.metadata = text(p.metadata);
+  if (p.url !== undefined) s.url = text(p.url);
+  const fields: ChannelSettings['fields'] = {};
+  let anyField = false;
+  for (const k of FIELD_KEYS)
+    if (p[k] !== undefined) {
+      fields[k] = text(p[k]) ?? null;
+      anyField = true;
+    }
+  if (anyField) s.fields = fields;
+  if (p.tags !== undefined)
+    s.tags = p.tags
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '');
+  const lat = optionalNumber(p.latitude, 'latitude');
+  const lon = optionalNumber(p.longitude, 'longitude');
+  const elev = optionalNumber(p.elevation, 'elevation');
+  if (lat !== undefined) s.latitude = lat;
+  if (lon !== undefined) s.longitude = lon;
+  if (elev !== undefined) s.elevation = elev;
+  if (p.public_flag !== undefined) s.publicFlag = p.public_flag === 'true' || p.public_flag === '1';
+  return s;
+}
+
+function reply200(reply: FastifyReply, format: Format, root: string, value: Json): void {
+  if (format === 'xml') return send(reply, 200, 'xml', toXml(root, value));
+  send(reply, 200, 'json', JSON.stringify(value));
+}
+
+export async function handleManage(
+  deps: ManageDeps,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  action: ManageAction,
+  format: Format,
+): Promise<void> {
+  const p = requestParams(req);
+  const key = apiKey(req, p);
+  const actor: Actor | undefined = key ? await deps.registry.resolveBearer(key, req.ip) : undefined;
+  if (!actor) return sendError(reply, 401, format);
+  try {
+    switch (action.kind) {
+      case 'create':
+        return reply200(
+          reply,
+          format,
+          'channel',
+          managedChannel(await deps.channels.createChannel(actor, channelSettings(p))),
+        );
+      case 'list': {
+        const list = await deps.channels.listChannels(actor, p.tag ? { tag: p.tag } : undefined);
+        return reply200(reply, format, 'channels', list.map(managedChannel));
+      }
+      case 'get':
+        return reply200(
+          reply,
+          format,
+          'channel',
+          managedChannel(await deps.channels.getChannel(actor, action.id)),
+        );
+      case 'update':
+        return reply200(
+          reply,
+          format,
+          'channel',
+          managedChannel(await deps.channels.updateChannel(actor, action.id, channelSettings(p))),
+        );
+      case 'clear':
+        await deps.channels.clearChannel(actor, action.id);
+        return format === 'xml' ? send(reply, 200, 'xml', XML_NIL_ARRAY) : send(reply, 200, 'json', '[]');
+      case 'delete':
+        return reply200(
+          reply,
+          format,
+          'channel',
+          managedChannel(await deps.channels.deleteChannel(actor, action.id)),
+        );
+    }
+  } catch (err) {
+    if (err instanceof SettingsError) return sendError(reply, 400, format, err.message);
+    if (isHalyardError(err)) return sendError(reply, STATUS_OF[err.code] ?? 500, format, err.message);
+    throw err;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Request parameters as ThingSpeak clients send them: in the query string
+ * (even on POST, as the Python library does), in a form or JSON body, and the
+ * API key in any of the places the legacy server looked (reference §0).
+ */
+import type { FastifyRequest } from 'fastify';
+
+export type Params = Record<string, string>;
+
+function flatten(source: unknown, into: Params): void {
+  if (source === null || typeof source !== 'object' || Array.isArray(source)) return;
+  for (const [k, v] of Object.entries(source as Record<string, unknown>)) {
+    const first: unknown = Array.isArray(v) ? v[0] : v;
+    if (typeof first === 'string') into[k] = first;
+    else if (typeof first === 'number' || typeof first === 'boolean') into[k] = String(first);
+    else if (first === null) into[k] = '';
+  }
+}
+
+/** Query and body parameters in one map; the body wins over the query string. */
+export function requestParams(req: FastifyRequest): Params {
+  const params: Params = {};
+  flatten(req.query, params);
+  flatten(req.body, params);
+  return params;
+}
+
+/**
+ * The API key: any header whose name contains THINGSPEAKAPIKEY (THINGSPEAKAPIKEY,
+ * X-THINGSPEAKAPIKEY…), then the parameters `key`, `api_key`, `apikey`, in the
+ * legacy server's order.
+ */
+export function apiKey(req: FastifyRequest, params: Params): string | undefined {
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (!name.includes('thingspeakapikey')) continue;
+    const v = Array.isArray(value) ? value[0] : value;
+    if (v) return v.trim();
+  }
+  for (const name of ['key', 'api_key', 'apikey']) {
+    const v = params[name];
+    if (v) return v.trim();
+  }
+  return undefined;
+}
+
+export function truthy(v: string | undefined): boolean {
+  return v === 'true' || v === '1';
+}
+
+/** A finite number, undefined when absent or empty, NaN when malformed. */
+export function numberParam(v: string | undefined): number | undefined {
+  if (v === undefined || v.trim() === '') return undefined;
+  return Number(v);
+}

@@ -1,0 +1,310 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database, { type Statement } from 'better-sqlite3';
+import { HalyardError } from '../../core/errors.js';
+import { silentLogger, type Logger } from '../../core/logger.js';
+import { migrate } from '../../store/sqlite/migrations.js';
+import type { Channel, ChannelEntry, ChannelKey } from '../model.js';
+import {
+  channelColumns,
+  channelFromRow,
+  duplicateCreatedAt,
+  ENTRY_COLUMNS,
+  entryFromRow,
+  entryValues,
+  fieldColumn,
+  hasTag,
+  keyFromRow,
+  normalFields,
+  type ChannelRow,
+  type EntryRow,
+  type KeyRow,
+} from '../sql/rows.js';
+import type { ChannelStore, EntryQuery } from '../store.js';
+import { THINGSPEAK_MIGRATIONS } from './migrations.js';
+
+export interface SqliteChannelStoreOptions {
+  synchronous?: 'full' | 'normal';
+  busyTimeoutMs?: number;
+  logger?: Logger;
+}
+
+const toInt = (b: boolean) => (b ? 1 : 0);
+const INSERT_ENTRY = `INSERT INTO thingspeak_entries (${ENTRY_COLUMNS.join(', ')})
+  VALUES (${ENTRY_COLUMNS.map(() => '?').join(', ')})`;
+
+/** Channels, keys and entries in one SQLite file (WAL); each method is one synchronous transaction. */
+export class SqliteChannelStore implements ChannelStore {
+  readonly dialect = 'sqlite' as const;
+  private readonly statements = new Map<string, Statement>();
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly path: string,
+  ) {}
+
+  static open(path: string, opts: SqliteChannelStoreOptions = {}): SqliteChannelStore {
+    const log = opts.logger ?? silentLogger();
+    let db: Database.Database | undefined;
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+      db.pragma('foreign_keys = ON');
+      const { from, to } = migrate(db, THINGSPEAK_MIGRATIONS);
+      if (from !== to) log.info({ path, from, to }, 'sqlite thingspeak schema migrated');
+      return new SqliteChannelStore(db, path);
+    } catch (err) {
+      db?.close();
+      throw storeError('could not open the SQLite ThingSpeak store', path, err);
+    }
+  }
+
+  createChannel(channel: Omit<Channel, 'id'>): Promise<Channel> {
+    return this.run('create a channel', () => {
+      const cols = channelColumns(channel, toInt);
+      const names = Object.keys(cols);
+      const row = this.statement(
+        `INSERT INTO thingspeak_channels (${names.join(', ')}) VALUES (${names.map((n) => '@' + n).join(', ')})
+         RETURNING *`,
+      ).get(cols) as ChannelRow;
+      return channelFromRow(row);
+    });
+  }
+
+  getChannel(id: number): Promise<Channel | undefined> {
+    return this.run('read a channel', () => this.channel(id));
+  }
+
+  listChannels(filter: { tenantId?: string; tag?: string; publicOnly?: boolean }): Promise<Channel[]> {
+    return this.run('list channels', () => {
+      const where: string[] = [];
+      if (filter.tenantId !== undefined) where.push('tenant_id = @tenant');
+      if (filter.publicOnly) where.push('public_flag = 1');
+      const rows = this.statement(
+        `SELECT * FROM thingspeak_channels ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id`,
+      ).all(filter.tenantId !== undefined ? { tenant: filter.tenantId } : {}) as ChannelRow[];
+      return rows.map(channelFromRow).filter((c) => hasTag(c, filter.tag));
+    });
+  }
+
+  updateChannel(
+    id: number,
+    patch: Partial<Omit<Channel, 'id' | 'tenantId' | 'createdAt'>>,
+  ): Promise<Channel | undefined> {
+    return this.run('update a channel', () => {
+      const cols = channelColumns(patch, toInt);
+      const names = Object.keys(cols);
+      if (names.length === 0) return this.channel(id);
+      const row = this.statement(
+        `UPDATE thingspeak_channels SET ${names.map((n) => `${n} = @${n}`).join(', ')} WHERE id = @id RETURNING *`,
+      ).get({ ...cols, id }) as ChannelRow | undefined;
+      return row && channelFromRow(row);
+    });
+  }
+
+  deleteChannel(id: number): Promise<Channel | undefined> {
+    return this.run('delete a channel', () => {
+      const row = this.statement('DELETE FROM thingspeak_channels WHERE id = ? RETURNING *').get(id) as
+        ChannelRow | undefined;
+      return row && channelFromRow(row);
+    });
+  }
+
+  addKey(key: ChannelKey): Promise<void> {
+    return this.run('add a channel key', () => {
+      try {
+        this.statement(
+          `INSERT INTO thingspeak_keys (key_hash, channel_id, kind, sealed, created_at) VALUES (?, ?, ?, ?, ?)`,
+        ).run(key.keyHash, key.channelId, key.kind, key.sealed, key.createdAt);
+      } catch (err) {
+        if (isConstraint(err, 'FOREIGNKEY')) throw notFound(key.channelId);
+        if (isConstraint(err, 'PRIMARYKEY')) throw new HalyardError('CONFLICT', 'the key exists already');
+        throw err;
+      }
+    });
+  }
+
+  listKeys(channelId: number): Promise<ChannelKey[]> {
+    return this.run('list channel keys', () =>
+      (
+        this.statement(
+          'SELECT * FROM thingspeak_keys WHERE channel_id = ? ORDER BY created_at, key_hash',
+        ).all(channelId) as KeyRow[]
+      ).map(keyFromRow),
+    );
+  }
+
+  findKey(keyHash: string): Promise<ChannelKey | undefined> {
+    return this.run('find a channel key', () => {
+      const row = this.statement('SELECT * FROM thingspeak_keys WHERE key_hash = ?').get(keyHash) as
+        KeyRow | undefined;
+      return row && keyFromRow(row);
+    });
+  }
+
+  removeKey(channelId: number, keyHash: string): Promise<boolean> {
+    return this.run(
+      'remove a channel key',
+      () =>
+        this.statement('DELETE FROM thingspeak_keys WHERE channel_id = ? AND key_hash = ?').run(
+          channelId,
+          keyHash,
+        ).changes > 0,
+    );
+  }
+
+  appendEntry(entry: Omit<ChannelEntry, 'entryId'>, at: number): Promise<ChannelEntry> {
+    return this.run('append an entry', () =>
+      this.db.transaction(() => this.appendTx([entry], at)[0]).immediate(),
+    );
+  }
+
+  appendEntries(entries: ReadonlyArray<Omit<ChannelEntry, 'entryId'>>, at: number): Promise<ChannelEntry[]> {
+    return this.run('append entries', () =>
+      this.db.transaction(() => this.appendTx(entries, at)).immediate(),
+    );
+  }
+
+  getEntry(channelId: number, entryId: number): Promise<ChannelEntry | undefined> {
+    return this.run('read an entry', () =>
+      this.entryRow(
+        'SELECT * FROM thingspeak_entries WHERE channel_id = ? AND entry_id = ?',
+        channelId,
+        entryId,
+      ),
+    );
+  }
+
+  lastEntry(channelId: number): Promise<ChannelEntry | undefined> {
+    return this.run('read the last entry', () =>
+      this.entryRow(
+        'SELECT * FROM thingspeak_entries WHERE channel_id = ? ORDER BY entry_id DESC LIMIT 1',
+        channelId,
+      ),
+    );
+  }
+
+  lastFieldEntry(channelId: number, field: number): Promise<ChannelEntry | undefined> {
+    return this.run('read the last field entry', () => {
+      const col = fieldColumn(field);
+      return this.entryRow(
+        `SELECT * FROM thingspeak_entries WHERE channel_id = ? AND ${col} IS NOT NULL
+          ORDER BY entry_id DESC LIMIT 1`,
+        channelId,
+      );
+    });
+  }
+
+  entries(q: EntryQuery): Promise<ChannelEntry[]> {
+    return this.run('read entries', () => {
+      const rows = this.statement(
+        `SELECT * FROM (SELECT * FROM thingspeak_entries
+            WHERE channel_id = @channel AND created_at >= @from AND created_at <= @to
+            ORDER BY entry_id DESC LIMIT @limit)
+          ORDER BY entry_id`,
+      ).all({
+        channel: q.channelId,
+        from: q.from ?? Number.MIN_SAFE_INTEGER,
+        to: q.to ?? Number.MAX_SAFE_INTEGER,
+        limit: Math.max(0, Math.floor(q.limit)),
+      }) as EntryRow[];
+      return rows.map(entryFromRow);
+    });
+  }
+
+  clearEntries(channelId: number): Promise<void> {
+    return this.run('clear entries', () => {
+      this.db
+        .transaction(() => {
+          this.statement('DELETE FROM thingspeak_entries WHERE channel_id = ?').run(channelId);
+          this.statement('UPDATE thingspeak_channels SET last_entry_id = 0 WHERE id = ?').run(channelId);
+        })
+        .immediate();
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+
+  private appendTx(entries: ReadonlyArray<Omit<ChannelEntry, 'entryId'>>, at: number): ChannelEntry[] {
+    const out: ChannelEntry[] = [];
+    const last = new Map<number, number>();
+    for (const e of entries) {
+      let previous = last.get(e.channelId);
+      if (previous === undefined) {
+        const row = this.statement('SELECT last_entry_id FROM thingspeak_channels WHERE id = ?')
+          .pluck()
+          .get(e.channelId) as number | undefined;
+        if (row === undefined) throw notFound(e.channelId);
+        previous = row;
+      }
+      const entryId = previous + 1;
+      try {
+        this.statement(INSERT_ENTRY).run(...entryValues(e, entryId));
+      } catch (err) {
+        if (isConstraint(err, 'UNIQUE') || isConstraint(err, 'PRIMARYKEY')) {
+          throw new HalyardError(
+            'CONFLICT',
+            'created_at is already used in this channel',
+            duplicateCreatedAt(e.createdAt),
+          );
+        }
+        throw err;
+      }
+      last.set(e.channelId, entryId);
+      out.push({ ...e, fields: normalFields(e.fields), entryId });
+    }
+    for (const [id, lastEntryId] of last) {
+      this.statement('UPDATE thingspeak_channels SET last_entry_id = ?, last_update_at = ? WHERE id = ?').run(
+        lastEntryId,
+        at,
+        id,
+      );
+    }
+    return out;
+  }
+
+  private channel(id: number): Channel | undefined {
+    const row = this.statement('SELECT * FROM thingspeak_channels WHERE id = ?').get(id) as
+      ChannelRow | undefined;
+    return row && channelFromRow(row);
+  }
+
+  private entryRow(sql: string, ...params: unknown[]): ChannelEntry | undefined {
+    const row = this.statement(sql).get(...params) as EntryRow | undefined;
+    return row && entryFromRow(row);
+  }
+
+  private run<T>(what: string, fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(storeError(`could not ${what}`, this.path, err));
+    }
+  }
+
+  private statement(sql: string): Statement {
+    let st = this.statements.get(sql);
+    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
+    return st;
+  }
+}
+
+function isConstraint(err: unknown, kind: string): boolean {
+  return (err as { code?: string } | null)?.code === `SQLITE_CONSTRAINT_${kind}`;
+}
+
+function notFound(channelId: number): HalyardError {
+  return new HalyardError('NOT_FOUND', `channel ${channelId} does not exist`, { channelId });
+}
+
+function storeError(what: string, path: string, err: unknown): HalyardError {
+  if (err instanceof HalyardError) return err;
+  const detail = err instanceof Error ? err.message : undefined;
+  return new HalyardError('STORE_FAILURE', detail ? `${what}: ${detail}` : what, { path }, { cause: err });
+}

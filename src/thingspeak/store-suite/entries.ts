@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { entry, newChannel, T0, type SuiteContext } from './fixtures.js';
+
+const all = (over: Record<string, string | null>) => ({
+  field1: null,
+  field2: null,
+  field3: null,
+  field4: null,
+  field5: null,
+  field6: null,
+  field7: null,
+  field8: null,
+  ...over,
+});
+
+export function entryTests(ctx: SuiteContext): void {
+  it('appends with consecutive entry ids and records the update time', async () => {
+    const c = await ctx.store.createChannel(newChannel());
+    const e1 = await ctx.store.appendEntry(
+      entry(c.id, T0, { field1: '1.5' }, { status: 'ok', latitude: 1 }),
+      T0 + 7,
+    );
+    assert.deepEqual(e1, {
+      ...entry(c.id, T0, all({ field1: '1.5' }), { status: 'ok', latitude: 1 }),
+      entryId: 1,
+    });
+    const e2 = await ctx.store.appendEntry(entry(c.id, T0 + 1000, { field2: 'x' }), T0 + 8);
+    assert.equal(e2.entryId, 2);
+    const after = await ctx.store.getChannel(c.id);
+    assert.equal(after?.lastEntryId, 2);
+    assert.equal(after?.lastUpdateAt, T0 + 8);
+    assert.deepEqual(await ctx.store.getEntry(c.id, 1), e1);
+    assert.deepEqual(await ctx.store.lastEntry(c.id), e2);
+    assert.deepEqual(await ctx.store.lastFieldEntry(c.id, 1), e1);
+    assert.equal(await ctx.store.lastFieldEntry(c.id, 3), undefined);
+  });
+
+  it('refuses a created_at already used in the channel, and a missing channel', async () => {
+    const c = await ctx.store.createChannel(newChannel());
+    const d = await ctx.store.createChannel(newChannel());
+    await ctx.store.appendEntry(entry(c.id, T0, { field1: '1' }), T0);
+    await assert.rejects(ctx.store.appendEntry(entry(c.id, T0, { field1: '2' }), T0), {
+      code: 'CONFLICT',
+      context: { field: 'created_at', createdAt: T0 },
+    });
+    await ctx.store.appendEntry(entry(d.id, T0, { field1: '3' }), T0);
+    assert.equal((await ctx.store.getChannel(c.id))?.lastEntryId, 1);
+    await assert.rejects(ctx.store.appendEntry(entry(d.id + 1000, T0, {}), T0), { code: 'NOT_FOUND' });
+  });
+
+  it('appends many all or nothing', async () => {
+    const c = await ctx.store.createChannel(newChannel());
+    const many = await ctx.store.appendEntries(
+      [entry(c.id, T0, { field1: '1' }), entry(c.id, T0 + 1, { field1: '2' })],
+      T0 + 5,
+    );
+    assert.deepEqual(
+      many.map((e) => e.entryId),
+      [1, 2],
+    );
+    await assert.rejects(
+      ctx.store.appendEntries(
+        [entry(c.id, T0 + 2, { field1: '3' }), entry(c.id, T0, { field1: '4' })],
+        T0 + 6,
+      ),
+      { code: 'CONFLICT' },
+    );
+    assert.equal((await ctx.store.getChannel(c.id))?.lastEntryId, 2);
+    assert.equal(await ctx.store.getEntry(c.id, 3), undefined);
+  });
+
+  it('returns the newest `limit` entries of a range, oldest first', async () => {
+    const c = await ctx.store.createChannel(newChannel());
+    for (let i = 0; i < 10; i++)
+      await ctx.store.appendEntry(entry(c.id, T0 + i * 1000, { field1: String(i) }), T0);
+    const ids = async (q: { from?: number; to?: number; limit: number }) =>
+      (await ctx.store.entries({ channelId: c.id, ...q })).map((e) => e.entryId);
+    assert.deepEqual(await ids({ limit: 3 }), [8, 9, 10]);
+    assert.deepEqual(await ids({ from: T0 + 2000, to: T0 + 4000, limit: 100 }), [3, 4, 5]);
+    assert.deepEqual(await ids({ to: T0 + 1000, limit: 100 }), [1, 2]);
+  });
+
+  it('clears entries and restarts entry ids at 1', async () => {
+    const c = await ctx.store.createChannel(newChannel());
+    await ctx.store.appendEntry(entry(c.id, T0, { field1: '1' }), T0);
+    await ctx.store.appendEntry(entry(c.id, T0 + 1, { field1: '2' }), T0);
+    await ctx.store.clearEntries(c.id);
+    assert.equal((await ctx.store.getChannel(c.id))?.lastEntryId, 0);
+    assert.deepEqual(await ctx.store.entries({ channelId: c.id, limit: 100 }), []);
+    assert.equal((await ctx.store.appendEntry(entry(c.id, T0, { field1: '3' }), T0)).entryId, 1);
+  });
+}
