@@ -5,6 +5,13 @@ import { gauge } from './api/metrics.js';
 import { telemetryApi } from './api/telemetry-api.js';
 import type { ConnectionObserver } from './broker/auth.js';
 import { Broker } from './broker/broker.js';
+import { combineHooks } from './broker/publish-hook.js';
+import { tenantMountPoint } from './devices/namespaces.js';
+import { Channels } from './thingspeak/channels.js';
+import { registerThingSpeakApi } from './thingspeak/http/api.js';
+import { thingSpeakPublishHook } from './thingspeak/mqtt.js';
+import { openChannelStore } from './thingspeak/open-store.js';
+import type { ChannelStore } from './thingspeak/store.js';
 import type { Config } from './core/config.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { ConfigUsersAuthenticator } from './devices/config-users.js';
@@ -34,6 +41,7 @@ export interface RunningHalyard {
   registry: Registry;
   presence: PresenceTracker;
   telemetry: { store: TelemetryStore; ingest: TelemetryIngest; mqtt: TelemetryHookStats };
+  thingspeak: { channels: Channels };
   listeners: RunningListeners;
   addresses: RunningListeners['addresses'];
   /** Set on the very first start only: the platform admin's generated password, to be shown once. */
@@ -47,10 +55,11 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
   // First, because it can still reject the configuration and nothing has been opened yet.
   const configUsers = new ConfigUsersAuthenticator(config.users);
   await mkdir(config.dataDir, { recursive: true });
-  const { registry, store: registryStore } = await openRegistry(
-    config,
-    logger.child({ component: 'registry' }),
-  );
+  const {
+    registry,
+    store: registryStore,
+    secretKey,
+  } = await openRegistry(config, logger.child({ component: 'registry' }));
   let initialAdmin: RunningHalyard['initialAdmin'];
   try {
     initialAdmin = await registry.ensurePlatformAdmin();
@@ -98,10 +107,41 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
   });
   const maxSkewMs = config.telemetry.maxSkewSeconds * 1000;
   const publishHook = telemetryPublishHook({ ingest, maxSkewMs });
+  let channelStore: ChannelStore;
+  try {
+    channelStore = await openChannelStore(config.database.url, config.dataDir);
+  } catch (err) {
+    await telemetryStore.close();
+    await registryStore.close();
+    throw err;
+  }
+  // The broker does not exist yet: channel updates reach MQTT subscribers through this late binding.
+  let publishToTenant: (topic: string, payload: Buffer, tenantId: string) => void = () => undefined;
+  const channels = new Channels({
+    store: channelStore,
+    registry,
+    telemetry: telemetryStore,
+    secretKey,
+    publish: (topic, payload, tenantId) => publishToTenant(topic, payload, tenantId),
+    logger: logger.child({ component: 'thingspeak' }),
+  });
+  const thingSpeakHook = thingSpeakPublishHook({
+    channels,
+    logger: logger.child({ component: 'thingspeak' }),
+  });
   const store = SqliteBrokerStore.open(join(config.dataDir, 'broker.db'), {
     synchronous: config.store.synchronous,
   });
-  const broker = new Broker({ store, authenticator, observer, publishHook, logger, options: config.broker });
+  const broker = new Broker({
+    store,
+    authenticator,
+    observer,
+    publishHook: combineHooks(publishHook, thingSpeakHook),
+    logger,
+    options: config.broker,
+  });
+  publishToTenant = (topic, payload, tenantId) =>
+    broker.publish({ topic: tenantMountPoint(tenantId) + topic, payload, qos: 0, retain: false, origin: '' });
   const bridge = bridgeRegistryToBroker({ registry, broker, presence, logger });
 
   let listeners: RunningListeners;
@@ -114,13 +154,15 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
         ...telemetrySamples(ingest, publishHook.stats),
         gauge('halyard_devices_online', 'Devices with at least one live connection.', presence.onlineCount()),
       ],
-      configureHttp: (app, listener) =>
-        registerRegistryApi(app, {
+      configureHttp: async (app, listener) => {
+        await registerThingSpeakApi(app, { channels, registry });
+        await registerRegistryApi(app, {
           registry,
           presence,
           secureCookies: listener === 'https',
           extensions: [telemetryApi({ registry, ingest, store: telemetryStore, maxSkewMs })],
-        }),
+        });
+      },
     });
   } catch (err) {
     // Whatever did start must not keep the process alive or hold the databases.
@@ -129,6 +171,7 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
     await ingest.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     await telemetryStore.close().catch(() => undefined);
+    await channelStore.close().catch(() => undefined);
     await registryStore.close().catch(() => undefined);
     throw err;
   }
@@ -150,6 +193,7 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
         await ingest.close();
         await store.close();
         await telemetryStore.close();
+        await channelStore.close();
         await registryStore.close();
       }
       logger.info('stopped');
@@ -161,6 +205,7 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
     registry,
     presence,
     telemetry: { store: telemetryStore, ingest, mqtt: publishHook.stats },
+    thingspeak: { channels },
     listeners,
     addresses: listeners.addresses,
     initialAdmin,

@@ -172,7 +172,7 @@ export function handlePublish(conn: MqttConnection, packet: mqtt.IPublishPacket)
     origin: conn.clientId,
   };
   if (packet.qos === 0) {
-    broker.publish(message);
+    if (!(hooked && 'private' in hooked && hooked.private)) broker.publish(message);
     consumed?.catch((err: unknown) =>
       conn.log.warn({ ...conn.logContext(), err }, 'QoS 0 message not stored'),
     );

@@ -31,7 +31,7 @@ export async function openRegistryStore(
 export async function openRegistry(
   config: Config,
   logger: Logger,
-): Promise<{ registry: Registry; store: RegistryStore }> {
+): Promise<{ registry: Registry; store: RegistryStore; secretKey: Buffer }> {
   const ca = await ensureLocalCa(config.dataDir);
   const secretKey = loadOrCreateSecretKey(
     config.security.secretKeyFile ?? join(config.dataDir, 'secret.key'),
@@ -50,5 +50,5 @@ export async function openRegistry(
     },
     sessionTtlMs: config.security.sessionTtlHours * 3_600_000,
   });
-  return { registry, store };
+  return { registry, store, secretKey };
 }

@@ -164,7 +164,8 @@ export function thingSpeakPublishHook(opts: {
           );
         }
       })();
-      return { durable };
+      // Not routed (at QoS 0, the form ThingSpeak requires): legacy topics carry the write key.
+      return { durable, private: true };
     },
   };
 }

@@ -70,11 +70,18 @@ function columns(rows: readonly unknown[][], width: number): unknown[][] {
   return cols;
 }
 
+/** The requested keys ($2), or (null) every key of the series. */
+const KEYS = 'coalesce($2::text[], ARRAY(SELECT key FROM telemetry_latest WHERE series_id = $1))';
+
+/** What every part of an aggregate's statement returns, in one order (plus med). */
+const AGGREGATE_COLUMNS =
+  'key, bucket_ts, n, nn, sum_v, min_v, max_v, first_ts, first_type, first_num, first_text, last_ts, last_type, last_num, last_text';
+
 const RAW_GROUP = `
-  SELECT key, ts - (ts % $5) AS bucket_ts, count(*) AS n, count(value_num) AS nn,
+  SELECT key, ts - (ts % BUCKET_MS) AS bucket_ts, count(*) AS n, count(value_num) AS nn,
          coalesce(sum(value_num), 0) AS sum_v, min(value_num) AS min_v, max(value_num) AS max_v,
          min(ts) AS first_ts, max(ts) AS last_ts, EXTRA
-    FROM telemetry_points WHERE series_id = $1 AND key = ANY($2) AND ts >= $3 AND ts < $4
+    FROM telemetry_points WHERE series_id = $1 AND key = ANY(${KEYS}) AND ts >= FROM AND ts < TO
    GROUP BY key, bucket_ts`;
 
 /**
@@ -165,37 +172,38 @@ export class PostgresTelemetryStore implements TelemetryStore {
   }
 
   aggregate(q: AggregateQuery): Promise<Bucket[]> {
-    return this.run('aggregate telemetry', () =>
-      this.tx(async (c) => {
-        checkRange(q.from, q.to);
-        if (!Number.isSafeInteger(q.bucketMs) || q.bucketMs < 1000) {
-          throw new HalyardError('INVALID_INPUT', 'bucketMs must be an integer of at least 1000', {
-            field: 'bucketMs',
-          });
-        }
-        const keys = q.keys.length ? q.keys : await this.seriesKeys(c, q.seriesId);
-        const merger = new BucketMerger(q.bucketMs);
-        for (const s of planAggregate(q.fn, q.from, q.to, q.bucketMs)) {
-          const params = [q.seriesId, keys, s.from, s.to];
-          const { rows } =
-            s.source === 'rollup'
-              ? await c.query<RollupRow & { key: string; med?: number | null }>(
-                  `SELECT ${ROLLUP_COLUMNS} FROM ${table(s.table)}
-                    WHERE series_id = $1 AND key = ANY($2) AND bucket_ts >= $3 AND bucket_ts < $4`,
-                  params,
-                )
-              : await c.query<RollupRow & { key: string; med: number | null }>(rawGroupSql(q.fn), [
-                  ...params,
-                  q.bucketMs,
-                ]);
-          for (const r of rows) {
-            merger.add(r.key, r.bucket_ts, partialFromRow(r));
-            if (typeof r.med === 'number') merger.addValue(r.key, r.bucket_ts, r.med);
-          }
-        }
-        return merger.result(q.fn);
-      }, ' ISOLATION LEVEL REPEATABLE READ READ ONLY'),
-    );
+    return this.run('aggregate telemetry', async () => {
+      checkRange(q.from, q.to);
+      if (!Number.isSafeInteger(q.bucketMs) || q.bucketMs < 1000) {
+        throw new HalyardError('INVALID_INPUT', 'bucketMs must be an integer of at least 1000', {
+          field: 'bucketMs',
+        });
+      }
+      const segments = planAggregate(q.fn, q.from, q.to, q.bucketMs);
+      if (segments.length === 0) return [];
+      // One statement for every segment (and the key list): one round trip and
+      // one snapshot, instead of a transaction of several queries.
+      const params: unknown[] = [q.seriesId, q.keys.length ? q.keys : null];
+      let bucketMs: string | undefined;
+      const parts = segments.map((s) => {
+        const from = `$${params.push(s.from)}`;
+        const to = `$${params.push(s.to)}`;
+        return s.source === 'rollup'
+          ? `SELECT ${AGGREGATE_COLUMNS}, NULL::float8 AS med FROM ${table(s.table)}
+              WHERE series_id = $1 AND key = ANY(${KEYS}) AND bucket_ts >= ${from} AND bucket_ts < ${to}`
+          : `SELECT ${AGGREGATE_COLUMNS}, med FROM (${rawGroupSql(q.fn, from, to, (bucketMs ??= `$${params.push(q.bucketMs)}`))}) AS g`;
+      });
+      const { rows } = await this.pool.query<RollupRow & { key: string; med: number | null }>(
+        parts.join('\nUNION ALL\n'),
+        params,
+      );
+      const merger = new BucketMerger(q.bucketMs);
+      for (const r of rows) {
+        merger.add(r.key, r.bucket_ts, partialFromRow(r));
+        if (typeof r.med === 'number') merger.addValue(r.key, r.bucket_ts, r.med);
+      }
+      return merger.result(q.fn);
+    });
   }
 
   deleteBefore(scope: DeleteScope, before: number): Promise<number> {
@@ -388,7 +396,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
  * asked for. (First/last as ordered array_agg: a join back to the points by
  * (key, ts) made the planner loop over the points once per bucket.)
  */
-function rawGroupSql(fn: AggregateQuery['fn']): string {
+function rawGroupSql(fn: AggregateQuery['fn'], from: string, to: string, bucketMs: string): string {
   const noEnds = `0 AS first_type, NULL::float8 AS first_num, NULL AS first_text,
                   0 AS last_type, NULL::float8 AS last_num, NULL AS last_text`;
   const extra =
@@ -402,7 +410,12 @@ function rawGroupSql(fn: AggregateQuery['fn']): string {
             ])
             .join(', ')
         : noEnds;
-  return RAW_GROUP.replace('EXTRA', extra);
+  const med = fn === 'median' ? '' : 'NULL::float8 AS med, ';
+  return RAW_GROUP.replace('EXTRA', med + extra)
+    .replace('BUCKET_MS', bucketMs)
+    .replace('EXTRA', extra)
+    .replace('FROM AND', `${from} AND`)
+    .replace('TO\n', `${to}\n`);
 }
 
 function storeError(what: string, err: unknown): HalyardError {

@@ -110,7 +110,7 @@ function ranking(c: Channel): number {
 
 // ---- XML ----
 
-const esc = (s: string): string =>
+export const esc = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 const INTEGER_KEYS = new Set(['id', 'entry_id', 'channel_id', 'last_entry_id', 'ranking', 'license_id']);

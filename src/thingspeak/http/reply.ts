@@ -5,7 +5,7 @@
  * error bodies in text, JSON or XML.
  */
 import type { FastifyReply } from 'fastify';
-import { XML_HEAD } from './render.js';
+import { esc, XML_HEAD } from './render.js';
 
 export type Format = 'txt' | 'json' | 'xml' | 'csv';
 
@@ -68,7 +68,7 @@ export function errorBody(status: number, format: Format, details?: string): str
   if (format === 'json')
     return JSON.stringify({ status: String(status), error: { error_code: code, message, details: d } });
   if (format === 'xml')
-    return `${XML_HEAD}<error><error-code>${code}</error-code><message>${message}</message><details>${d}</details></error>`;
+    return `${XML_HEAD}<error><error-code>${code}</error-code><message>${message}</message><details>${esc(d)}</details></error>`;
   return code;
 }
 
