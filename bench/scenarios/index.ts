@@ -8,6 +8,7 @@ import { qos0FanIn } from './qos0-fanin.js';
 import { qos1FanIn } from './qos1-fanin.js';
 import { retainedStorm } from './retained.js';
 import { sharedSubscription } from './shared.js';
+import { thingspeakUpdate } from './thingspeak.js';
 import { telemetryIngest, telemetryIngestMax, telemetryIngestMaxPg, telemetryIngestPg } from './telemetry.js';
 import type { Scenario } from './types.js';
 
@@ -27,6 +28,7 @@ export const scenarios: Scenario[] = [
   telemetryIngestMax,
   telemetryIngestPg,
   telemetryIngestMaxPg,
+  thingspeakUpdate,
 ];
 
 export function findScenario(name: string): Scenario {

@@ -1,0 +1,160 @@
+import { httpUpdateLoad, type HttpUpdateResult } from '../gen/http-update.js';
+import { cpuFigures, type Metric, type Scenario, type ScenarioContext } from './types.js';
+
+const TENANT = 'bench';
+const USER = 'bench';
+const CHANNELS = 16;
+const CONNECTIONS = 64;
+const KEY = 'thingspeak-update';
+const LABEL = 'ThingSpeak /update, 64 keep-alive connections, 16 channels (target 20,000 requests/s)';
+
+/**
+ * ThingSpeak `/update` (Halyard only; there is no ThingSpeak API in Mosquitto
+ * or Aedes): 16 channels made through `POST /channels.json`, then 64
+ * keep-alive HTTP/1.1 connections writing `POST /update` form bodies, one
+ * request in flight each (bench/gen/http-update.ts). Figures: successful
+ * requests/s (200 with an entry id), latency p50/p99. Afterwards every
+ * channel's `last_entry_id` must equal the updates answered with an id on it;
+ * any error, unanswered request or mismatch is LOSS.
+ */
+export const thingspeakUpdate: Scenario = {
+  name: KEY,
+  title: 'ThingSpeak /update: 64 keep-alive connections, 16 channels, 2 fields',
+  quick: false,
+  brokers: ['halyard'],
+  halyard: { http: true },
+  timeoutMs: 120_000,
+  async run(ctx) {
+    const base = httpBase(ctx);
+    const userKey = await setUpUser(base, ctx);
+    const writeKeys: string[] = [];
+    const ids: number[] = [];
+    for (let i = 0; i < CHANNELS; i++) {
+      const ch = await form<{ id: number; api_keys: { api_key: string; write_flag: boolean }[] }>(
+        base,
+        '/channels.json',
+        { api_key: userKey, name: `bench-${i}` },
+      );
+      const write = ch.api_keys.find((k) => k.write_flag);
+      if (!write) throw new Error(`channel ${ch.id} came without a write key`);
+      writeKeys.push(write.api_key);
+      ids.push(ch.id);
+    }
+    const r = await httpUpdateLoad({
+      port: ctx.http?.port ?? 0,
+      brokerPid: ctx.brokerPid,
+      writeKeys,
+      connections: CONNECTIONS,
+      warmupMs: ctx.quick ? 1000 : 3000,
+      durationMs: ctx.quick ? 3000 : 15_000,
+      drainMs: 10_000,
+    });
+    const lastIds = await Promise.all(
+      ids.map(async (id, i) => {
+        const res = await fetch(`${base}/channels/${id}/last_entry_id?api_key=${writeKeys[i]}`, {
+          signal: AbortSignal.timeout(10_000),
+        });
+        const text = await res.text();
+        return res.ok && /^\d+$/.test(text) ? Number(text) : null;
+      }),
+    );
+    return metrics(r, lastIds);
+  },
+};
+
+function metrics(r: HttpUpdateResult, lastIds: (number | null)[]): Metric[] {
+  const problems: string[] = [];
+  if (r.ok === 0) problems.push('no successful update');
+  if (r.errors > 0) problems.push(`${r.errors} of ${r.sent} requests failed (${r.errorSamples.join('; ')})`);
+  if (r.unanswered > 0) problems.push(`${r.unanswered} requests never answered`);
+  const stored = lastIds.reduce<number>((s, x) => s + (x ?? 0), 0);
+  const mismatched = lastIds.flatMap((last, i) =>
+    last === r.okPerChannel[i] && last === r.maxIdPerChannel[i]
+      ? []
+      : [`channel ${i + 1}: last_entry_id ${last ?? '?'}, ${r.okPerChannel[i]} updates answered`],
+  );
+  if (mismatched.length) problems.push(mismatched.slice(0, 3).join('; '));
+  const loss = problems.length ? problems.join('; ') : null;
+  const cpu = cpuFigures(r.cpu);
+  const extra = `${fmt(r.ok)} updates, sum of last_entry_id ${fmt(stored)}`;
+  return [
+    {
+      key: KEY,
+      label: `${LABEL}: requests/s`,
+      unit: 'req/s',
+      better: 'higher',
+      value: loss ? null : r.requestsPerSec,
+      loss,
+      ...cpu,
+      extra,
+    },
+    {
+      key: `${KEY}-p50`,
+      label: `${LABEL}: latency p50`,
+      unit: 'ms',
+      better: 'lower',
+      value: loss ? null : r.p50Ms,
+      loss,
+      ...cpu,
+    },
+    {
+      key: `${KEY}-p99`,
+      label: `${LABEL}: latency p99`,
+      unit: 'ms',
+      better: 'lower',
+      value: loss ? null : r.p99Ms,
+      loss,
+      ...cpu,
+    },
+  ];
+}
+
+const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
+
+function httpBase(ctx: ScenarioContext): string {
+  if (!ctx.http) throw new Error('thingspeak-update needs Halyard with its HTTP API (halyard.http)');
+  return `http://127.0.0.1:${ctx.http.port}`;
+}
+
+async function form<T>(base: string, route: string, fields: Record<string, string>): Promise<T> {
+  const res = await fetch(base + route, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`POST ${route}: ${res.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text) as T;
+}
+
+/**
+ * Channels belong to the user's tenant, and a platform admin has none: log in
+ * as the admin, create a tenant and an admin user of it, and return that
+ * user's session token, which serves as the ThingSpeak user API key.
+ */
+async function setUpUser(base: string, ctx: ScenarioContext): Promise<string> {
+  const call = async <T>(route: string, body: unknown, token?: string): Promise<T> => {
+    const res = await fetch(`${base}/api${route}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`POST /api${route}: ${res.status} ${text.slice(0, 300)}`);
+    return JSON.parse(text) as T;
+  };
+  const password = `bench-${Math.random().toString(36).slice(2)}-password`;
+  const admin = await call<{ token: string }>('/auth/login', {
+    username: 'admin',
+    password: ctx.http?.adminPassword,
+  });
+  await call('/tenants', { id: TENANT, name: 'Benchmark' }, admin.token);
+  await call('/users', { username: USER, role: 'admin', password, tenantId: TENANT }, admin.token);
+  const user = await call<{ token: string }>('/auth/login', { username: USER, password });
+  return user.token;
+}
