@@ -1,11 +1,9 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database, { type Statement } from 'better-sqlite3';
 import { HalyardError } from '../../core/errors.js';
-import { silentLogger, type Logger } from '../../core/logger.js';
-import { migrate } from '../../store/sqlite/migrations.js';
+import type { Logger } from '../../core/logger.js';
 import { fieldOf, patchAssignments, type Insert, type PatchColumn } from '../sql/rows.js';
 import { REGISTRY_MIGRATIONS } from './migrations.js';
+import { openSqliteDatabase } from '../../store/sqlite/open-database.js';
 
 export interface RegistryDatabaseOptions {
   /** 'full' (default) survives power loss; 'normal' in WAL mode survives a process crash. */
@@ -31,23 +29,12 @@ export class RegistryDatabase {
   ) {}
 
   static open(path: string, opts: RegistryDatabaseOptions = {}): RegistryDatabase {
-    const log = opts.logger ?? silentLogger();
-    let db: Database.Database | undefined;
-    try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      db = new Database(path);
-      db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-      db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
-      // Per connection, and off by default: the schema's cascades and restrictions need it.
-      db.pragma('foreign_keys = ON');
-      const { from, to } = migrate(db, REGISTRY_MIGRATIONS);
-      if (from !== to) log.info({ path, from, to }, 'sqlite registry schema migrated');
-      return new RegistryDatabase(db, path);
-    } catch (err) {
-      db?.close();
-      throw storeError('could not open the SQLite registry store', path, err);
-    }
+    const db = openSqliteDatabase(
+      path,
+      { name: 'registry', migrations: REGISTRY_MIGRATIONS, foreignKeys: true },
+      opts,
+    );
+    return new RegistryDatabase(db, path);
   }
 
   /** Runs `fn` now; its result or error (as a HalyardError) in a promise, as the interface wants. */

@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { HalyardError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
@@ -13,8 +11,9 @@ import {
   type OutboundRow,
   type SessionRow,
 } from './codec.js';
-import { migrate } from './migrations.js';
 import { prepareStatements, type Statements } from './statements.js';
+import { MIGRATIONS } from './migrations.js';
+import { openSqliteDatabase, sqliteStoreError } from './open-database.js';
 
 type Done = (err?: Error) => void;
 
@@ -63,24 +62,12 @@ export class SqliteBrokerStore implements BrokerStore {
 
   static open(path: string, opts: SqliteBrokerStoreOptions = {}): SqliteBrokerStore {
     const log = opts.logger ?? silentLogger();
-    let db: Database.Database | undefined;
-    try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      db = new Database(path);
-      db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-      db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
-      const { from, to } = migrate(db);
-      if (from !== to) log.info({ path, from, to }, 'sqlite schema migrated');
-      return new SqliteBrokerStore(db, prepareStatements(db), path, log);
-    } catch (err) {
-      db?.close();
-      throw storeError('could not open the SQLite broker store', path, err);
-    }
+    const db = openSqliteDatabase(path, { name: 'broker', migrations: MIGRATIONS }, opts);
+    return new SqliteBrokerStore(db, prepareStatements(db), path, log);
   }
 
   load(): Promise<BrokerState> {
-    if (this.closed) return Promise.reject(storeError('the broker store is closed', this.path));
+    if (this.closed) return Promise.reject(sqliteStoreError('the broker store is closed', this.path));
     try {
       this.commit();
       // One read transaction, so the parts of the state agree with each other.
@@ -93,13 +80,13 @@ export class SqliteBrokerStore implements BrokerStore {
       }))();
       return Promise.resolve(state);
     } catch (err) {
-      return Promise.reject(storeError('could not load the broker state', this.path, err));
+      return Promise.reject(sqliteStoreError('could not load the broker state', this.path, err));
     }
   }
 
   submit(ops: StoreOp[], done?: Done): void {
     if (this.closed) {
-      if (done) setImmediate(done, storeError('the broker store is closed', this.path));
+      if (done) setImmediate(done, sqliteStoreError('the broker store is closed', this.path));
       return;
     }
     this.pending.push({ ops, done });
@@ -139,7 +126,7 @@ export class SqliteBrokerStore implements BrokerStore {
             // If SQLite abandoned the whole transaction (disk full, I/O error), carrying
             // on would autocommit the rest op by op: fail the batch instead.
             if (!this.db.inTransaction) throw err;
-            results.push(storeError('a store operation failed', this.path, err));
+            results.push(sqliteStoreError('a store operation failed', this.path, err));
           }
         }
         // Kept in meta rather than derived from the rows, so deleting delivered entries never lowers it.
@@ -148,7 +135,7 @@ export class SqliteBrokerStore implements BrokerStore {
       this.maxSeq = maxSeq;
       this.commits++;
     } catch (err) {
-      batchErr = storeError('the store transaction failed', this.path, err);
+      batchErr = sqliteStoreError('the store transaction failed', this.path, err);
       this.log.error({ err: batchErr, ops: batch.length }, 'broker store commit failed');
     }
     batch.forEach(({ done }, i) => {
@@ -207,10 +194,4 @@ export class SqliteBrokerStore implements BrokerStore {
         throw new Error(`unknown store op ${(op as { op: string }).op}`);
     }
   }
-}
-
-function storeError(message: string, path: string, cause?: unknown): HalyardError {
-  if (cause instanceof HalyardError) return cause;
-  const detail = cause instanceof Error ? cause.message : undefined;
-  return new HalyardError('STORE_FAILURE', detail ? `${message}: ${detail}` : message, { path }, { cause });
 }

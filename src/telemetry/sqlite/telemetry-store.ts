@@ -1,9 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database, { type Statement } from 'better-sqlite3';
 import { HalyardError } from '../../core/errors.js';
-import { silentLogger, type Logger } from '../../core/logger.js';
-import { migrate } from '../../store/sqlite/migrations.js';
+import type { Logger } from '../../core/logger.js';
 import type { Bucket, DataPoint, LatestValue } from '../model.js';
 import {
   checkRange,
@@ -30,6 +27,7 @@ import { partialFromRow, pointValue, rollupValues } from '../sql/rows.js';
 import { ROLLUP_COLUMNS, ROLLUP_MERGE, type PointRow, type RollupRow } from '../sql/schema.js';
 import type { AggregateQuery, DeleteScope, RangeQuery, TelemetryStore } from '../store.js';
 import { TELEMETRY_MIGRATIONS } from './migrations.js';
+import { openSqliteDatabase, sqliteStoreError } from '../../store/sqlite/open-database.js';
 
 export interface SqliteTelemetryStoreOptions {
   /** 'full' (default) survives power loss; 'normal' in WAL mode survives a process crash. */
@@ -74,21 +72,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   static open(path: string, opts: SqliteTelemetryStoreOptions = {}): SqliteTelemetryStore {
-    const log = opts.logger ?? silentLogger();
-    let db: Database.Database | undefined;
-    try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      db = new Database(path);
-      db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-      db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
-      const { from, to } = migrate(db, TELEMETRY_MIGRATIONS);
-      if (from !== to) log.info({ path, from, to }, 'sqlite telemetry schema migrated');
-      return new SqliteTelemetryStore(db, path);
-    } catch (err) {
-      db?.close();
-      throw storeError('could not open the SQLite telemetry store', path, err);
-    }
+    const db = openSqliteDatabase(path, { name: 'telemetry', migrations: TELEMETRY_MIGRATIONS }, opts);
+    return new SqliteTelemetryStore(db, path);
   }
 
   write(points: readonly DataPoint[]): Promise<void> {
@@ -388,7 +373,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     try {
       return Promise.resolve(fn());
     } catch (err) {
-      return Promise.reject(storeError(`could not ${what}`, this.path, err));
+      return Promise.reject(sqliteStoreError(`could not ${what}`, this.path, err));
     }
   }
 
@@ -487,10 +472,4 @@ class MedianScan {
     this.count = 0;
     this.numCount = 0;
   }
-}
-
-function storeError(what: string, path: string, err: unknown): HalyardError {
-  if (err instanceof HalyardError) return err;
-  const detail = err instanceof Error ? err.message : undefined;
-  return new HalyardError('STORE_FAILURE', detail ? `${what}: ${detail}` : what, { path }, { cause: err });
 }

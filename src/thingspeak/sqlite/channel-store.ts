@@ -1,9 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database, { type Statement } from 'better-sqlite3';
 import { HalyardError } from '../../core/errors.js';
-import { silentLogger, type Logger } from '../../core/logger.js';
-import { migrate } from '../../store/sqlite/migrations.js';
+import type { Logger } from '../../core/logger.js';
 import type { Channel, ChannelEntry, ChannelKey } from '../model.js';
 import {
   channelColumns,
@@ -22,6 +19,7 @@ import {
 } from '../sql/rows.js';
 import type { ChannelStore, EntryQuery } from '../store.js';
 import { THINGSPEAK_MIGRATIONS } from './migrations.js';
+import { openSqliteDatabase, sqliteStoreError } from '../../store/sqlite/open-database.js';
 
 export interface SqliteChannelStoreOptions {
   synchronous?: 'full' | 'normal';
@@ -44,22 +42,12 @@ export class SqliteChannelStore implements ChannelStore {
   ) {}
 
   static open(path: string, opts: SqliteChannelStoreOptions = {}): SqliteChannelStore {
-    const log = opts.logger ?? silentLogger();
-    let db: Database.Database | undefined;
-    try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      db = new Database(path);
-      db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-      db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
-      db.pragma('foreign_keys = ON');
-      const { from, to } = migrate(db, THINGSPEAK_MIGRATIONS);
-      if (from !== to) log.info({ path, from, to }, 'sqlite thingspeak schema migrated');
-      return new SqliteChannelStore(db, path);
-    } catch (err) {
-      db?.close();
-      throw storeError('could not open the SQLite ThingSpeak store', path, err);
-    }
+    const db = openSqliteDatabase(
+      path,
+      { name: 'ThingSpeak', migrations: THINGSPEAK_MIGRATIONS, foreignKeys: true },
+      opts,
+    );
+    return new SqliteChannelStore(db, path);
   }
 
   createChannel(channel: Omit<Channel, 'id'>): Promise<Channel> {
@@ -284,7 +272,7 @@ export class SqliteChannelStore implements ChannelStore {
     try {
       return Promise.resolve(fn());
     } catch (err) {
-      return Promise.reject(storeError(`could not ${what}`, this.path, err));
+      return Promise.reject(sqliteStoreError(`could not ${what}`, this.path, err));
     }
   }
 
@@ -301,10 +289,4 @@ function isConstraint(err: unknown, kind: string): boolean {
 
 function notFound(channelId: number): HalyardError {
   return new HalyardError('NOT_FOUND', `channel ${channelId} does not exist`, { channelId });
-}
-
-function storeError(what: string, path: string, err: unknown): HalyardError {
-  if (err instanceof HalyardError) return err;
-  const detail = err instanceof Error ? err.message : undefined;
-  return new HalyardError('STORE_FAILURE', detail ? `${what}: ${detail}` : what, { path }, { cause: err });
 }
