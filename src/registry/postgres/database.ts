@@ -1,10 +1,10 @@
 import pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
 import { HalyardError } from '../../core/errors.js';
-import { silentLogger, type Logger } from '../../core/logger.js';
+import type { Logger } from '../../core/logger.js';
 import { patchAssignments, type Insert, type PatchColumn } from '../sql/rows.js';
 import { CONSTRAINT_FIELDS, migratePostgres } from './migrations.js';
-import { createPool, type RegistryPool } from './pool.js';
+import { openMigratedPool, type RegistryPool } from './pool.js';
 
 export interface RegistryDatabaseOptions {
   /** Connections in the pool; default 10. */
@@ -34,16 +34,12 @@ export class RegistryDatabase {
 
   /** Connects and brings the schema up to date. */
   static async open(url: string, opts: RegistryDatabaseOptions = {}): Promise<RegistryDatabase> {
-    const log = opts.logger ?? silentLogger();
-    const connections = createPool(url, { size: opts.poolSize, logger: log });
-    try {
-      const { from, to } = await migratePostgres(connections.pool);
-      if (from !== to) log.info({ from, to }, 'postgres registry schema migrated');
-      return new RegistryDatabase(connections);
-    } catch (err) {
-      await connections.end().catch(() => undefined);
-      throw storeError('could not open the PostgreSQL registry store', err);
-    }
+    const connections = await openMigratedPool(
+      url,
+      { name: 'registry', migrate: (pool) => migratePostgres(pool) },
+      { size: opts.poolSize, logger: opts.logger },
+    );
+    return new RegistryDatabase(connections);
   }
 
   async run<T>(what: string, fn: () => Promise<T>): Promise<T> {

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { HalyardError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 
 /**
@@ -39,4 +40,32 @@ export function createPool(url: string, opts: { size?: number; logger?: Logger }
         if (open > 0) await allClosed;
       })()),
   };
+}
+
+/**
+ * A pool whose schema is brought up to date first: how every PostgreSQL store
+ * of Halyard (registry, telemetry, ThingSpeak) opens. On failure nothing stays open.
+ */
+export async function openMigratedPool(
+  url: string,
+  schema: { name: string; migrate: (pool: pg.Pool) => Promise<{ from: number; to: number }> },
+  opts: { size?: number; logger?: Logger } = {},
+): Promise<RegistryPool> {
+  const log = opts.logger ?? silentLogger();
+  const connections = createPool(url, { size: opts.size, logger: log });
+  try {
+    const { from, to } = await schema.migrate(connections.pool);
+    if (from !== to) log.info({ from, to }, `postgres ${schema.name} schema migrated`);
+    return connections;
+  } catch (err) {
+    await connections.end().catch(() => undefined);
+    if (err instanceof HalyardError) throw err;
+    const detail = err instanceof Error ? `: ${err.message}` : '';
+    throw new HalyardError(
+      'STORE_FAILURE',
+      `could not open the PostgreSQL ${schema.name} store${detail}`,
+      {},
+      { cause: err },
+    );
+  }
 }

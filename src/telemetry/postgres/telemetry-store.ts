@@ -1,8 +1,8 @@
 import pg from 'pg';
 import type { PoolClient } from 'pg';
 import { HalyardError } from '../../core/errors.js';
-import { silentLogger, type Logger } from '../../core/logger.js';
-import { createPool, type RegistryPool } from '../../registry/postgres/pool.js';
+import type { Logger } from '../../core/logger.js';
+import { openMigratedPool, type RegistryPool } from '../../registry/postgres/pool.js';
 import type { Bucket, DataPoint, LatestValue } from '../model.js';
 import {
   checkRange,
@@ -96,16 +96,12 @@ export class PostgresTelemetryStore implements TelemetryStore {
   private constructor(private readonly connections: RegistryPool) {}
 
   static async open(url: string, opts: PostgresTelemetryStoreOptions = {}): Promise<PostgresTelemetryStore> {
-    const log = opts.logger ?? silentLogger();
-    const connections = createPool(url, { size: opts.poolSize, logger: log });
-    try {
-      const { from, to } = await migrateTelemetry(connections.pool);
-      if (from !== to) log.info({ from, to }, 'postgres telemetry schema migrated');
-      return new PostgresTelemetryStore(connections);
-    } catch (err) {
-      await connections.end().catch(() => undefined);
-      throw storeError('could not open the PostgreSQL telemetry store', err);
-    }
+    const connections = await openMigratedPool(
+      url,
+      { name: 'telemetry', migrate: migrateTelemetry },
+      { size: opts.poolSize, logger: opts.logger },
+    );
+    return new PostgresTelemetryStore(connections);
   }
 
   private get pool(): pg.Pool {

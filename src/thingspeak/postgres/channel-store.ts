@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import type { PoolClient } from 'pg';
 import { HalyardError } from '../../core/errors.js';
-import { silentLogger, type Logger } from '../../core/logger.js';
-import { createPool, type RegistryPool } from '../../registry/postgres/pool.js';
+import type { Logger } from '../../core/logger.js';
+import { openMigratedPool, type RegistryPool } from '../../registry/postgres/pool.js';
 import type { Channel, ChannelEntry, ChannelKey } from '../model.js';
 import {
   channelColumns,
@@ -42,16 +42,12 @@ export class PostgresChannelStore implements ChannelStore {
   private constructor(private readonly connections: RegistryPool) {}
 
   static async open(url: string, opts: PostgresChannelStoreOptions = {}): Promise<PostgresChannelStore> {
-    const log = opts.logger ?? silentLogger();
-    const connections = createPool(url, { size: opts.poolSize, logger: log });
-    try {
-      const { from, to } = await migrateThingSpeak(connections.pool);
-      if (from !== to) log.info({ from, to }, 'postgres thingspeak schema migrated');
-      return new PostgresChannelStore(connections);
-    } catch (err) {
-      await connections.end().catch(() => undefined);
-      throw storeError('could not open the PostgreSQL ThingSpeak store', err);
-    }
+    const connections = await openMigratedPool(
+      url,
+      { name: 'ThingSpeak', migrate: migrateThingSpeak },
+      { size: opts.poolSize, logger: opts.logger },
+    );
+    return new PostgresChannelStore(connections);
   }
 
   private get pool(): pg.Pool {
