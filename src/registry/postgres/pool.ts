@@ -21,7 +21,14 @@ export interface RegistryPool {
 
 export function createPool(url: string, opts: { size?: number; logger?: Logger } = {}): RegistryPool {
   const log = opts.logger ?? silentLogger();
-  const pool = new pg.Pool({ connectionString: url, types: typeParsers(), max: opts.size ?? 10 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    types: typeParsers(),
+    max: opts.size ?? 10,
+    // pg closes idle connections after 10 s by default; an occasional query (a dashboard opened
+    // now and then) would then pay for a new connection and its authentication every time.
+    idleTimeoutMillis: 5 * 60_000,
+  });
   // An idle client whose server went away reports here; unheard, the error would end the process.
   pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL connection failed'));
   let open = 0;
