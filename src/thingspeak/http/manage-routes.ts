@@ -72,6 +72,12 @@ export function channelSettings(p: Params): ChannelSettings {
   if (lon !== undefined) s.longitude = lon;
   if (elev !== undefined) s.elevation = elev;
   if (p.public_flag !== undefined) s.publicFlag = p.public_flag === 'true' || p.public_flag === '1';
+  // Halyard's own parameters (ThingSpeak has no tenants or devices): the tenant a platform admin
+  // creates the channel in, the device it is bound to, and the minimum update interval.
+  if (p.tenant !== undefined) s.tenantId = p.tenant;
+  if (p.device_id !== undefined) s.deviceId = text(p.device_id);
+  const interval = optionalNumber(p.min_update_interval, 'min_update_interval');
+  if (interval !== undefined) s.minUpdateIntervalSeconds = interval ?? 0;
   return s;
 }
 
