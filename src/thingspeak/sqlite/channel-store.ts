@@ -35,6 +35,12 @@ const INSERT_ENTRY = `INSERT INTO thingspeak_entries (${ENTRY_COLUMNS.join(', ')
 export class SqliteChannelStore implements ChannelStore {
   readonly dialect = 'sqlite' as const;
   private readonly statements = new Map<string, Statement>();
+  private readonly pendingAppends: Array<{
+    entry: Omit<ChannelEntry, 'entryId'>;
+    at: number;
+    resolve: (entry: ChannelEntry) => void;
+    reject: (err: Error) => void;
+  }> = [];
 
   private constructor(
     private readonly db: Database.Database,
@@ -145,9 +151,43 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   appendEntry(entry: Omit<ChannelEntry, 'entryId'>, at: number): Promise<ChannelEntry> {
-    return this.run('append an entry', () =>
-      this.db.transaction(() => this.appendTx([entry], at)[0]).immediate(),
-    );
+    return new Promise<ChannelEntry>((resolve, reject) => {
+      this.pendingAppends.push({ entry, at, resolve, reject });
+      if (this.pendingAppends.length === 1) setImmediate(() => this.flushAppends());
+    });
+  }
+
+  /**
+   * Group commit: the appends of one event-loop turn share one transaction, so
+   * many /update requests cost one sync to disk instead of one each. Each runs
+   * in its own savepoint, so one that fails (a duplicate created_at) fails alone;
+   * every promise settles only after the commit.
+   */
+  private flushAppends(): void {
+    const batch = this.pendingAppends.splice(0);
+    if (batch.length === 0) return;
+    const outcomes: Array<{ entry: ChannelEntry } | { err: unknown }> = [];
+    try {
+      this.db
+        .transaction(() => {
+          for (const item of batch) {
+            try {
+              outcomes.push({ entry: this.db.transaction(() => this.appendTx([item.entry], item.at)[0])() });
+            } catch (err) {
+              outcomes.push({ err });
+            }
+          }
+        })
+        .immediate();
+    } catch (err) {
+      for (const item of batch) item.reject(sqliteStoreError('could not append an entry', this.path, err));
+      return;
+    }
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i];
+      if ('entry' in outcome) item.resolve(outcome.entry);
+      else item.reject(sqliteStoreError('could not append an entry', this.path, outcome.err));
+    });
   }
 
   appendEntries(entries: ReadonlyArray<Omit<ChannelEntry, 'entryId'>>, at: number): Promise<ChannelEntry[]> {
@@ -215,7 +255,10 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (this.db.open) {
+      this.flushAppends(); // appends already accepted are committed, not lost
+      this.db.close();
+    }
     return Promise.resolve();
   }
 

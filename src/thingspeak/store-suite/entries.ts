@@ -49,6 +49,27 @@ export function entryTests(ctx: SuiteContext): void {
     await assert.rejects(ctx.store.appendEntry(entry(d.id + 1000, T0, {}), T0), { code: 'NOT_FOUND' });
   });
 
+  it('gives concurrent appends consecutive ids, and one failing append fails alone', async () => {
+    const c = await ctx.store.createChannel(newChannel());
+    const results = await Promise.allSettled([
+      ctx.store.appendEntry(entry(c.id, T0, { field1: 'a' }), T0),
+      ctx.store.appendEntry(entry(c.id, T0, { field1: 'duplicate time' }), T0),
+      ctx.store.appendEntry(entry(c.id, T0 + 1, { field1: 'b' }), T0 + 1),
+      ctx.store.appendEntry(entry(c.id, T0 + 2, { field1: 'c' }), T0 + 2),
+    ]);
+    // Concurrent appends may commit in any order (PostgreSQL: several connections); the ids are consecutive.
+    const ids = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.entryId] : []));
+    assert.deepEqual(ids.sort(), [1, 2, 3]);
+    assert.equal(
+      results[1].status === 'rejected' && (results[1].reason as { code?: string }).code,
+      'CONFLICT',
+    );
+    assert.deepEqual(
+      (await ctx.store.entries({ channelId: c.id, limit: 10 })).map((e) => e.fields.field1).sort(),
+      ['a', 'b', 'c'],
+    );
+  });
+
   it('appends many all or nothing', async () => {
     const c = await ctx.store.createChannel(newChannel());
     const many = await ctx.store.appendEntries(
