@@ -106,6 +106,19 @@ describe('Channels', () => {
     assert.equal(second.entry.entryId, 2);
   });
 
+  it('gives updates arriving in the same millisecond distinct created_at times', async () => {
+    const { writeKey, channel } = await channels.createChannel(admin, {});
+    const outcomes = await Promise.all(
+      [1, 2, 3].map((n) => channels.update(writeKey, { fields: { field1: String(n) } }, 'rest')),
+    );
+    assert.ok(
+      outcomes.every((o) => o.ok),
+      JSON.stringify(outcomes),
+    );
+    const times = (await channels.entries({ channelId: channel.id, limit: 10 })).map((e) => e.createdAt);
+    assert.equal(new Set(times).size, 3);
+  });
+
   it('mirrors a device-bound channel under the field names into the device series', async () => {
     const c = await channels.createChannel(admin, { deviceId: 'dev1', fields: { field1: 'temperature' } });
     assert.ok((await channels.update(c.writeKey, { fields: { field1: '7' } }, 'rest')).ok);

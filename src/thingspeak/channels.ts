@@ -43,6 +43,8 @@ export class Channels implements ChannelService {
   private readonly now: () => number;
   /** Updates accepted but maybe not yet stored, per channel: the interval check must see them too. */
   private readonly pending = new Map<number, number>();
+  /** The last server-assigned created_at per channel (entries of one channel need distinct times). */
+  private readonly serverTimes = new Map<number, number>();
 
   constructor(private readonly opts: ChannelsOptions) {
     this.now = opts.now ?? Date.now;
@@ -81,7 +83,14 @@ export class Channels implements ChannelService {
     via: 'rest' | 'mqtt',
   ): Promise<UpdateOutcome> {
     const now = this.now();
-    const checked = entryFromInput(channel.id, input, now);
+    // created_at must be unique in a channel; updates arriving in the same millisecond (a busy
+    // channel, a group commit) get the next free one instead of a conflict.
+    let createdAt = input.createdAt;
+    if (createdAt === undefined) {
+      createdAt = Math.max(now, (this.serverTimes.get(channel.id) ?? 0) + 1);
+      this.serverTimes.set(channel.id, createdAt);
+    }
+    const checked = entryFromInput(channel.id, { ...input, createdAt }, now);
     if (!checked.ok) return { ok: false, reason: 'invalid', message: checked.message };
     const minMs = channel.minUpdateIntervalSeconds * 1000;
     const last = Math.max(channel.lastUpdateAt ?? -Infinity, this.pending.get(channel.id) ?? -Infinity);
