@@ -121,6 +121,7 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
     store: channelStore,
     registry,
     telemetry: telemetryStore,
+    writePoints: (points) => ingest.accept(points),
     secretKey,
     publish: (topic, payload, tenantId) => publishToTenant(topic, payload, tenantId),
     logger: logger.child({ component: 'thingspeak' }),

@@ -27,6 +27,11 @@ export interface ChannelsOptions {
   store: ChannelStore;
   registry: RegistryService;
   telemetry: TelemetryStore;
+  /**
+   * How mirrored points are written; default `telemetry.write`. The platform passes the
+   * telemetry ingest, so mirrors of many updates share one group commit.
+   */
+  writePoints?: (points: DataPoint[]) => Promise<void>;
   secretKey: Buffer;
   /** Sends a QoS 0 non-retained message into the channel's tenant namespace (wired by the app). */
   publish?: (topic: string, payload: Buffer, tenantId: string) => void;
@@ -290,7 +295,7 @@ export class Channels implements ChannelService {
     }
     if (points.length === 0) return;
     try {
-      await this.opts.telemetry.write(points);
+      await (this.opts.writePoints ?? ((p: DataPoint[]) => this.opts.telemetry.write(p)))(points);
     } catch (err) {
       // The entry is stored (ThingSpeak's API reads it); only the native API's copy is missing.
       this.opts.logger.error(
