@@ -1,13 +1,10 @@
-import { afterEach, beforeEach, describe } from 'node:test';
+import { describe } from 'node:test';
+import { describeStoreConformance, type OpenedStore } from '../store/conformance-harness.js';
 import type { ChannelStore } from './store.js';
 import { channelTests } from './store-suite/channels.js';
 import { entryTests } from './store-suite/entries.js';
-import type { SuiteContext } from './store-suite/fixtures.js';
 
-export interface OpenedChannelStore {
-  store: ChannelStore;
-  cleanup?: () => Promise<void>;
-}
+export type OpenedChannelStore = OpenedStore<ChannelStore>;
 
 /** The behaviour every ChannelStore must show (store.ts), run against SQLite and PostgreSQL. */
 export function describeChannelStoreConformance(
@@ -15,18 +12,7 @@ export function describeChannelStoreConformance(
   open: () => Promise<OpenedChannelStore>,
   options: { skip?: string } = {},
 ): void {
-  describe(`ChannelStore conformance: ${name}`, { skip: options.skip }, () => {
-    const ctx = {} as SuiteContext;
-    let cleanup: (() => Promise<void>) | undefined;
-    beforeEach(async () => {
-      const opened = await open();
-      ctx.store = opened.store;
-      cleanup = opened.cleanup;
-    });
-    afterEach(async () => {
-      await ctx.store.close();
-      await cleanup?.();
-    });
+  describeStoreConformance(`ChannelStore conformance: ${name}`, open, options, (ctx) => {
     describe('channels and keys', () => channelTests(ctx));
     describe('entries', () => entryTests(ctx));
   });

@@ -4,7 +4,7 @@ import { HalyardError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { patchAssignments, type Insert, type PatchColumn } from '../sql/rows.js';
 import { CONSTRAINT_FIELDS, migratePostgres } from './migrations.js';
-import { openMigratedPool, type RegistryPool } from './pool.js';
+import { inTransaction, openMigratedPool, pgStoreError, type RegistryPool } from './pool.js';
 
 export interface RegistryDatabaseOptions {
   /** Connections in the pool; default 10. */
@@ -50,19 +50,8 @@ export class RegistryDatabase {
     }
   }
 
-  async tx<T>(fn: (c: PoolClient) => Promise<T>, mode = ''): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query(`BEGIN${mode}`);
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+  tx<T>(fn: (c: PoolClient) => Promise<T>, mode = ''): Promise<T> {
+    return inTransaction(this.pool, fn, mode);
   }
 
   async one<R extends QueryResultRow, T>(
@@ -149,6 +138,5 @@ function storeError(what: string, err: unknown): HalyardError {
           { cause: err },
         );
   }
-  const detail = err instanceof Error ? err.message : undefined;
-  return new HalyardError('STORE_FAILURE', detail ? `${what}: ${detail}` : what, {}, { cause: err });
+  return pgStoreError(what, err);
 }

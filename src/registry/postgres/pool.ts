@@ -66,13 +66,33 @@ export async function openMigratedPool(
     return connections;
   } catch (err) {
     await connections.end().catch(() => undefined);
-    if (err instanceof HalyardError) throw err;
-    const detail = err instanceof Error ? `: ${err.message}` : '';
-    throw new HalyardError(
-      'STORE_FAILURE',
-      `could not open the PostgreSQL ${schema.name} store${detail}`,
-      {},
-      { cause: err },
-    );
+    throw pgStoreError(`could not open the PostgreSQL ${schema.name} store`, err);
   }
+}
+
+/** `fn` in one transaction on one client of the pool: committed if it resolves, rolled back if not. */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<T>,
+  mode = '',
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query(`BEGIN${mode}`);
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** A HalyardError STORE_FAILURE for a failed PostgreSQL operation; HalyardErrors pass through. */
+export function pgStoreError(what: string, err: unknown): HalyardError {
+  if (err instanceof HalyardError) return err;
+  const detail = err instanceof Error ? err.message : undefined;
+  return new HalyardError('STORE_FAILURE', detail ? `${what}: ${detail}` : what, {}, { cause: err });
 }

@@ -13,13 +13,10 @@ import type {
   UserSession,
 } from '../model.js';
 import type { RegistryStore } from '../store.js';
+import type { StoreSuiteContext } from '../../store/conformance-harness.js';
 
 /** The store under test, replaced for each test (and by `reopen` within one). */
-export interface SuiteContext {
-  store: RegistryStore;
-  /** Closes `store` and opens the same data again; undefined for a store that keeps nothing. */
-  reopen: (() => Promise<RegistryStore>) | undefined;
-}
+export type SuiteContext = StoreSuiteContext<RegistryStore>;
 
 /** A time that needs more than 32 bits, so a store that truncates it shows. */
 export const T0 = 1_700_000_000_000;

@@ -2,7 +2,12 @@ import pg from 'pg';
 import type { PoolClient } from 'pg';
 import { HalyardError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { openMigratedPool, type RegistryPool } from '../../registry/postgres/pool.js';
+import {
+  inTransaction,
+  openMigratedPool,
+  pgStoreError,
+  type RegistryPool,
+} from '../../registry/postgres/pool.js';
 import type { Bucket, DataPoint, LatestValue } from '../model.js';
 import {
   checkRange,
@@ -363,26 +368,15 @@ export class PostgresTelemetryStore implements TelemetryStore {
     return rows[0]?.tenant_id ?? '';
   }
 
-  private async tx<T>(fn: (c: PoolClient) => Promise<T>, mode = ''): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query(`BEGIN${mode}`);
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+  private tx<T>(fn: (c: PoolClient) => Promise<T>, mode = ''): Promise<T> {
+    return inTransaction(this.pool, fn, mode);
   }
 
   private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      throw storeError(`could not ${what}`, err);
+      throw pgStoreError(`could not ${what}`, err);
     }
   }
 }
@@ -412,10 +406,4 @@ function rawGroupSql(fn: AggregateQuery['fn'], from: string, to: string, bucketM
     .replace('EXTRA', extra)
     .replace('FROM AND', `${from} AND`)
     .replace('TO\n', `${to}\n`);
-}
-
-function storeError(what: string, err: unknown): HalyardError {
-  if (err instanceof HalyardError) return err;
-  const detail = err instanceof Error ? err.message : undefined;
-  return new HalyardError('STORE_FAILURE', detail ? `${what}: ${detail}` : what, {}, { cause: err });
 }

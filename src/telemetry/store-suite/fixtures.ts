@@ -2,12 +2,9 @@
 import assert from 'node:assert/strict';
 import type { Aggregation, Bucket, DataPoint, TelemetryValue } from '../model.js';
 import type { TelemetryStore } from '../store.js';
+import type { StoreSuiteContext } from '../../store/conformance-harness.js';
 
-export interface SuiteContext {
-  store: TelemetryStore;
-  /** Closes `store` and opens the same data again. */
-  reopen: (() => Promise<TelemetryStore>) | undefined;
-}
+export type SuiteContext = StoreSuiteContext<TelemetryStore>;
 
 /** A time aligned to a whole day (so to every bucket size) and beyond 32 bits. */
 export const T0 = 1_700_006_400_000;

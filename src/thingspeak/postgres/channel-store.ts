@@ -2,7 +2,12 @@ import type pg from 'pg';
 import type { PoolClient } from 'pg';
 import { HalyardError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { openMigratedPool, type RegistryPool } from '../../registry/postgres/pool.js';
+import {
+  inTransaction,
+  openMigratedPool,
+  pgStoreError,
+  type RegistryPool,
+} from '../../registry/postgres/pool.js';
 import type { Channel, ChannelEntry, ChannelKey } from '../model.js';
 import {
   channelColumns,
@@ -280,26 +285,15 @@ export class PostgresChannelStore implements ChannelStore {
     return rows[0] && entryFromRow(rows[0]);
   }
 
-  private async tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+  private tx<T>(fn: (c: PoolClient) => Promise<T>, mode = ''): Promise<T> {
+    return inTransaction(this.pool, fn, mode);
   }
 
   private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      throw storeError(`could not ${what}`, err);
+      throw pgStoreError(`could not ${what}`, err);
     }
   }
 }
@@ -310,10 +304,4 @@ function pgCode(err: unknown): string | undefined {
 
 function notFound(channelId: number): HalyardError {
   return new HalyardError('NOT_FOUND', `channel ${channelId} does not exist`, { channelId });
-}
-
-function storeError(what: string, err: unknown): HalyardError {
-  if (err instanceof HalyardError) return err;
-  const detail = err instanceof Error ? err.message : undefined;
-  return new HalyardError('STORE_FAILURE', detail ? `${what}: ${detail}` : what, {}, { cause: err });
 }

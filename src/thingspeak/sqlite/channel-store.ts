@@ -31,21 +31,41 @@ const toInt = (b: boolean) => (b ? 1 : 0);
 const INSERT_ENTRY = `INSERT INTO thingspeak_entries (${ENTRY_COLUMNS.join(', ')})
   VALUES (${ENTRY_COLUMNS.map(() => '?').join(', ')})`;
 
+interface PendingAppend {
+  entry: Omit<ChannelEntry, 'entryId'>;
+  at: number;
+  resolve: (entry: ChannelEntry) => void;
+  reject: (err: Error) => void;
+}
+
+type AppendOutcome = { entry: ChannelEntry } | { err: unknown };
+
 /** Channels, keys and entries in one SQLite file (WAL); each method is one synchronous transaction. */
 export class SqliteChannelStore implements ChannelStore {
   readonly dialect = 'sqlite' as const;
   private readonly statements = new Map<string, Statement>();
-  private readonly pendingAppends: Array<{
-    entry: Omit<ChannelEntry, 'entryId'>;
-    at: number;
-    resolve: (entry: ChannelEntry) => void;
-    reject: (err: Error) => void;
-  }> = [];
+  private readonly pendingAppends: PendingAppend[] = [];
+
+  /** One group commit: each append in a SAVEPOINT of its own, so a failing one is undone alone. */
+  private readonly appendGroup: Database.Transaction<(batch: readonly PendingAppend[]) => AppendOutcome[]>;
 
   private constructor(
     private readonly db: Database.Database,
     private readonly path: string,
-  ) {}
+  ) {
+    const appendOne = db.transaction(
+      (entry: Omit<ChannelEntry, 'entryId'>, at: number) => this.appendTx([entry], at)[0],
+    );
+    this.appendGroup = db.transaction((batch: readonly PendingAppend[]) =>
+      batch.map((item): AppendOutcome => {
+        try {
+          return { entry: appendOne(item.entry, item.at) };
+        } catch (err) {
+          return { err };
+        }
+      }),
+    );
+  }
 
   static open(path: string, opts: SqliteChannelStoreOptions = {}): SqliteChannelStore {
     const db = openSqliteDatabase(
@@ -166,19 +186,9 @@ export class SqliteChannelStore implements ChannelStore {
   private flushAppends(): void {
     const batch = this.pendingAppends.splice(0);
     if (batch.length === 0) return;
-    const outcomes: Array<{ entry: ChannelEntry } | { err: unknown }> = [];
+    let outcomes: AppendOutcome[];
     try {
-      this.db
-        .transaction(() => {
-          for (const item of batch) {
-            try {
-              outcomes.push({ entry: this.db.transaction(() => this.appendTx([item.entry], item.at)[0])() });
-            } catch (err) {
-              outcomes.push({ err });
-            }
-          }
-        })
-        .immediate();
+      outcomes = this.appendGroup.immediate(batch);
     } catch (err) {
       for (const item of batch) item.reject(sqliteStoreError('could not append an entry', this.path, err));
       return;

@@ -1,9 +1,8 @@
 import type { Channel, ChannelEntry } from '../model.js';
 import type { ChannelStore } from '../store.js';
+import type { StoreSuiteContext } from '../../store/conformance-harness.js';
 
-export interface SuiteContext {
-  store: ChannelStore;
-}
+export type SuiteContext = StoreSuiteContext<ChannelStore>;
 
 export const T0 = 1_700_006_400_000;
 
