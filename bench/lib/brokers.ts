@@ -142,6 +142,8 @@ function commandFor(
       return [
         process.execPath,
         [
+          // e.g. BENCH_HALYARD_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile Halyard under a scenario's load.
+          ...(process.env.BENCH_HALYARD_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
           HALYARD_CLI,
           'start',
           '--config',
