@@ -18,7 +18,7 @@ import { ConfigUsersAuthenticator } from './devices/config-users.js';
 import { ConnectionLedger } from './devices/connection-ledger.js';
 import { PresenceTracker } from './devices/presence.js';
 import { RegistryAuthenticator } from './devices/registry-authenticator.js';
-import { bridgeRegistryToBroker } from './devices/registry-bridge.js';
+import { bridgeRegistryToBroker, markStaleStatusesOffline } from './devices/registry-bridge.js';
 import { openRegistry } from './registry/open-store.js';
 import type { Registry } from './registry/registry.js';
 import { SqliteBrokerStore } from './store/sqlite/broker-store.js';
@@ -148,6 +148,9 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
   let listeners: RunningListeners;
   try {
     await broker.start();
+    const stale = markStaleStatusesOffline(broker);
+    if (stale > 0)
+      logger.info({ devices: stale }, 'devices still marked online from the last run are now offline');
     listeners = await startListeners(broker, config.listeners, {
       logger,
       dataDir: config.dataDir,

@@ -2,10 +2,6 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import mqtt from 'mqtt';
-import { configSchema } from '../src/core/config.js';
-import { silentLogger } from '../src/core/logger.js';
-import { openRegistry } from '../src/registry/open-store.js';
-import { SYSTEM_ACTOR } from '../src/registry/service.js';
 import { SqliteTelemetryStore } from '../src/telemetry/sqlite/telemetry-store.js';
 import { HalyardFixture } from './helpers/halyard-process.js';
 
@@ -17,26 +13,13 @@ import { HalyardFixture } from './helpers/halyard-process.js';
 let fixture: HalyardFixture;
 after(async () => fixture.cleanup());
 
-async function provisionDevice(dataDir: string): Promise<string> {
-  const config = configSchema.parse({ dataDir });
-  const { registry, store } = await openRegistry(config, silentLogger());
-  try {
-    await registry.createTenant(SYSTEM_ACTOR, { id: 'acme', name: 'Acme' });
-    await registry.createDevice(SYSTEM_ACTOR, { id: 'meter-1', tenantId: 'acme' });
-    const issued = await registry.issueCredential(SYSTEM_ACTOR, 'meter-1', { kind: 'token' });
-    return issued.secret ?? '';
-  } finally {
-    await store.close();
-  }
-}
-
 describe('telemetry durability', () => {
   it('keeps every PUBACKed value across kill -9 in the middle of ingest', async () => {
     // No publish quota: this device sends as fast as the broker acknowledges.
     fixture = await HalyardFixture.create({
       security: { device: { publishMessagesPerSecond: 0, publishBytesPerSecond: 0 } },
     });
-    const token = await provisionDevice(fixture.dataDir);
+    const token = await fixture.provisionTokenDevice('acme', 'meter-1');
     const proc = await fixture.start();
     const client = mqtt.connect(proc.url, {
       protocolVersion: 5,

@@ -287,6 +287,16 @@ export class Broker {
     return true;
   }
 
+  /** Live retained messages matching a filter, e.g. for a start-up sweep over platform topics. */
+  retainedMatching(filter: string): Message[] {
+    const expired: string[] = [];
+    const found = this.retained.matching(filter, this.now(), expired);
+    const ops: StoreOp[] = [];
+    forgetExpired(expired, ops);
+    if (ops.length > 0) this.store.submit(ops);
+    return found;
+  }
+
   sendRetained(session: Session, sub: Subscription): void {
     const expired: string[] = [];
     const ops: StoreOp[] = [];
@@ -294,7 +304,7 @@ export class Broker {
       const ids = sub.subscriptionIdentifier !== undefined ? [sub.subscriptionIdentifier] : undefined;
       this.deliver(session, message, Math.min(message.qos, sub.qos) as 0 | 1 | 2, true, ids, ops);
     }
-    for (const topic of expired) if (!topic.startsWith('$SYS/')) ops.push({ op: 'retained.delete', topic });
+    forgetExpired(expired, ops);
     if (ops.length > 0) this.store.submit(ops);
     this.refreshGauges();
   }
@@ -579,4 +589,9 @@ export class Broker {
     await Promise.all(closed);
     await this.store.flush();
   }
+}
+
+/** Expired retained messages leave the store too (`$SYS` ones were never in it). */
+function forgetExpired(expired: readonly string[], ops: StoreOp[]): void {
+  for (const topic of expired) if (!topic.startsWith('$SYS/')) ops.push({ op: 'retained.delete', topic });
 }

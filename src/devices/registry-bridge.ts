@@ -3,7 +3,7 @@ import type { Broker } from '../broker/broker.js';
 import type { Logger } from '../core/logger.js';
 import type { RegistryService } from '../registry/service.js';
 import { DeviceIdentity, UserIdentity } from './identities.js';
-import { deviceStatusTopic, tenantMountPoint } from './namespaces.js';
+import { deviceStatusTopic, TENANT_TOPIC_ROOT, tenantMountPoint } from './namespaces.js';
 import type { PresenceChange, PresenceTracker } from './presence.js';
 
 /**
@@ -73,13 +73,11 @@ export function bridgeRegistryToBroker(deps: RegistryBridgeDeps): RegistryBridge
   const pendingLastSeen = new Map<string, number>();
   const onPresence = (change: PresenceChange) => {
     pendingLastSeen.set(change.deviceId, change.at);
-    const status = { deviceId: change.deviceId, status: change.status, at: change.at, cause: change.cause };
-    broker.publish({
-      topic: tenantMountPoint(change.tenantId) + deviceStatusTopic(change.deviceId),
-      payload: Buffer.from(JSON.stringify(status)),
-      qos: 1,
-      retain: true,
-      origin: '',
+    publishStatus(broker, tenantMountPoint(change.tenantId) + deviceStatusTopic(change.deviceId), {
+      deviceId: change.deviceId,
+      status: change.status,
+      at: change.at,
+      cause: change.cause,
     });
   };
   presence.on('change', onPresence);
@@ -108,4 +106,42 @@ export function bridgeRegistryToBroker(deps: RegistryBridgeDeps): RegistryBridge
       await flush();
     },
   };
+}
+
+interface DeviceStatus {
+  deviceId: string;
+  status: 'online' | 'offline';
+  at: number;
+  cause?: string;
+}
+
+function publishStatus(broker: Broker, topic: string, status: DeviceStatus): void {
+  broker.publish({ topic, payload: Buffer.from(JSON.stringify(status)), qos: 1, retain: true, origin: '' });
+}
+
+/**
+ * After a crash the retained statuses still say "online" for devices whose
+ * connections died with the process. Run once the broker has loaded its state
+ * and before any listener accepts a connection: every such status becomes
+ * offline with the cause `server-restart`. Returns how many were changed.
+ */
+export function markStaleStatusesOffline(broker: Broker, now = Date.now()): number {
+  let changed = 0;
+  for (const message of broker.retainedMatching(`${TENANT_TOPIC_ROOT}+/${deviceStatusTopic('+')}`)) {
+    let status: Partial<DeviceStatus>;
+    try {
+      status = JSON.parse(message.payload.toString('utf8')) as Partial<DeviceStatus>;
+    } catch {
+      continue; // not ours to judge: only the platform publishes here, but a foreign payload is left alone
+    }
+    if (status.status !== 'online' || typeof status.deviceId !== 'string') continue;
+    publishStatus(broker, message.topic, {
+      deviceId: status.deviceId,
+      status: 'offline',
+      at: now,
+      cause: 'server-restart',
+    });
+    changed++;
+  }
+  return changed;
 }

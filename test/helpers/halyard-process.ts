@@ -11,7 +11,11 @@ import mqtt, {
   type IPublishPacket,
   type MqttClient,
 } from 'mqtt';
+import { configSchema } from '../../src/core/config.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { hashPassword } from '../../src/devices/password.js';
+import { openRegistry } from '../../src/registry/open-store.js';
+import { SYSTEM_ACTOR } from '../../src/registry/service.js';
 
 /**
  * The real platform (`node dist/src/cli/main.js start`) as a child process, on
@@ -210,6 +214,26 @@ export class HalyardFixture {
       throw err;
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Registers a tenant (if new) and a device with an access token straight in
+   * the data dir's registry, while no Halyard runs on it; returns the token.
+   */
+  async provisionTokenDevice(tenantId: string, deviceId: string): Promise<string> {
+    const { registry, store } = await openRegistry(
+      configSchema.parse({ dataDir: this.dataDir }),
+      silentLogger(),
+    );
+    try {
+      if (!(await registry.listTenants(SYSTEM_ACTOR)).some((t) => t.id === tenantId))
+        await registry.createTenant(SYSTEM_ACTOR, { id: tenantId, name: tenantId });
+      await registry.createDevice(SYSTEM_ACTOR, { id: deviceId, tenantId });
+      const issued = await registry.issueCredential(SYSTEM_ACTOR, deviceId, { kind: 'token' });
+      return issued.secret ?? '';
+    } finally {
+      await store.close();
     }
   }
 
