@@ -7,7 +7,10 @@ import type { ConnectionObserver } from './broker/auth.js';
 import { Broker } from './broker/broker.js';
 import { combineHooks } from './broker/publish-hook.js';
 import { tenantMountPoint } from './devices/namespaces.js';
+import { RC } from './broker/reason-codes.js';
 import { Channels } from './thingspeak/channels.js';
+import { withDeviceChannels } from './thingspeak/device-telemetry.js';
+import { ChannelFeeds } from './thingspeak/mqtt-feeds.js';
 import { registerThingSpeakApi } from './thingspeak/http/api.js';
 import { thingSpeakPublishHook } from './thingspeak/mqtt.js';
 import { openChannelStore } from './thingspeak/open-store.js';
@@ -78,6 +81,7 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
     clientDisconnected: (client, cause) => {
       ledger.clientDisconnected(client);
       presence.clientDisconnected(client, cause);
+      channelFeeds.connectionEnded(client.identity);
     },
   };
   const authenticator = new RegistryAuthenticator({
@@ -106,7 +110,6 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
     intervalMs: config.telemetry.retentionIntervalSeconds * 1000,
   });
   const maxSkewMs = config.telemetry.maxSkewSeconds * 1000;
-  const publishHook = telemetryPublishHook({ ingest, maxSkewMs });
   let channelStore: ChannelStore;
   try {
     channelStore = await openChannelStore(config.database.url, config.dataDir);
@@ -123,9 +126,19 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
     telemetry: telemetryStore,
     writePoints: (points) => ingest.accept(points),
     secretKey,
-    publish: (topic, payload, tenantId) => publishToTenant(topic, payload, tenantId),
+    notify: (channel, entry) => channelFeeds.entryAdded(channel, entry),
     logger: logger.child({ component: 'thingspeak' }),
   });
+  const channelFeeds = new ChannelFeeds({
+    channels,
+    publish: (topic, payload, tenantId) => publishToTenant(topic, payload, tenantId),
+    disconnect: (identity, message) =>
+      broker.disconnectWhere((connected) => connected === identity, RC.NOT_AUTHORIZED, message),
+    logger: logger.child({ component: 'thingspeak' }),
+  });
+  // Native telemetry of a device bound to a channel becomes channel entries too (docs/thingspeak.md).
+  const deviceIngest = withDeviceChannels(ingest, channels, logger.child({ component: 'thingspeak' }));
+  const publishHook = telemetryPublishHook({ ingest: deviceIngest, maxSkewMs });
   const thingSpeakHook = thingSpeakPublishHook({
     channels,
     logger: logger.child({ component: 'thingspeak' }),
@@ -135,7 +148,7 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
   });
   const broker = new Broker({
     store,
-    authenticator,
+    authenticator: channelFeeds.watch(authenticator),
     observer,
     publishHook: combineHooks(publishHook, thingSpeakHook),
     logger,
@@ -147,6 +160,7 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
 
   let listeners: RunningListeners;
   try {
+    await channels.loadBindings();
     await broker.start();
     const stale = markStaleStatusesOffline(broker);
     if (stale > 0)
@@ -164,7 +178,7 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
           registry,
           presence,
           secureCookies: listener === 'https',
-          extensions: [telemetryApi({ registry, ingest, store: telemetryStore, maxSkewMs })],
+          extensions: [telemetryApi({ registry, ingest: deviceIngest, store: telemetryStore, maxSkewMs })],
         });
       },
     });

@@ -25,7 +25,7 @@ export interface TelemetryHookStats {
 }
 
 export function telemetryPublishHook(opts: {
-  ingest: TelemetryIngest;
+  ingest: Pick<TelemetryIngest, 'accept'>;
   maxSkewMs: number;
   now?: () => number;
 }): PublishHook & { stats: TelemetryHookStats } {

@@ -7,6 +7,7 @@ import { silentLogger } from '../core/logger.js';
 import { SYSTEM_ACTOR, type Actor } from '../registry/service.js';
 import { SqliteTelemetryStore } from '../telemetry/sqlite/telemetry-store.js';
 import { Channels } from './channels.js';
+import { ChannelFeeds } from './mqtt-feeds.js';
 import { SqliteChannelStore } from './sqlite/channel-store.js';
 
 const T0 = 1_700_006_400_000;
@@ -42,8 +43,14 @@ describe('Channels', () => {
       registry: reg.registry,
       telemetry,
       secretKey: reg.secretKey,
-      publish: (topic, payload, tenantId) => sent.push({ topic, payload: payload.toString(), tenantId }),
+      notify: (channel, entry) => feeds.entryAdded(channel, entry),
       now: () => now,
+      logger: silentLogger(),
+    });
+    const feeds = new ChannelFeeds({
+      channels,
+      publish: (topic, payload, tenantId) => sent.push({ topic, payload: payload.toString(), tenantId }),
+      disconnect: () => undefined,
       logger: silentLogger(),
     });
   });

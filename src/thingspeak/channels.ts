@@ -10,7 +10,6 @@ import type { Logger } from '../core/logger.js';
 import type { Actor, RegistryService } from '../registry/service.js';
 import type { DataPoint } from '../telemetry/model.js';
 import type { TelemetryStore } from '../telemetry/store.js';
-import { entryObject } from './entry-json.js';
 import { hashChannelKey, newChannelKey, openChannelKey } from './keys.js';
 import { FIELD_NUMBERS, type Channel, type ChannelEntry, type FieldNumber } from './model.js';
 import type {
@@ -20,6 +19,7 @@ import type {
   EntryInput,
   UpdateOutcome,
 } from './service.js';
+import type { DeviceChannelSink } from './device-telemetry.js';
 import type { ChannelStore, EntryQuery } from './store.js';
 import { checkSettings, entryFromInput } from './validate.js';
 
@@ -33,8 +33,8 @@ export interface ChannelsOptions {
    */
   writePoints?: (points: DataPoint[]) => Promise<void>;
   secretKey: Buffer;
-  /** Sends a QoS 0 non-retained message into the channel's tenant namespace (wired by the app). */
-  publish?: (topic: string, payload: Buffer, tenantId: string) => void;
+  /** Told of each REST or MQTT update (not bulk ones): the MQTT fan-out (mqtt-feeds.ts). */
+  notify?: (channel: Channel, entry: ChannelEntry) => void;
   now?: () => number;
   logger: Logger;
 }
@@ -44,8 +44,10 @@ const NUMERIC = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 /** The telemetry series of a channel: its device's, or its own. */
 export const channelSeries = (c: Channel): string => c.deviceId ?? `channel:${c.id}`;
 
-export class Channels implements ChannelService {
+export class Channels implements ChannelService, DeviceChannelSink {
   private readonly now: () => number;
+  /** Channels bound to each device, for its native telemetry; kept current by create/update/delete. */
+  private readonly bound = new Map<string, Channel[]>();
   /** Updates accepted but maybe not yet stored, per channel: the interval check must see them too. */
   private readonly pending = new Map<number, number>();
   /** The last server-assigned created_at per channel (entries of one channel need distinct times). */
@@ -53,6 +55,31 @@ export class Channels implements ChannelService {
 
   constructor(private readonly opts: ChannelsOptions) {
     this.now = opts.now ?? Date.now;
+  }
+
+  /** Loads the device bindings; call once before native telemetry flows. */
+  async loadBindings(): Promise<void> {
+    this.bound.clear();
+    for (const c of await this.opts.store.listChannels({})) this.rebind(c.id, c);
+  }
+
+  channelsOfDevice(deviceId: string): readonly Channel[] | undefined {
+    return this.bound.get(deviceId);
+  }
+
+  /**
+   * Native telemetry of the bound device as entries: not rate-limited (the
+   * telemetry is accepted already) and not mirrored back (it is telemetry);
+   * an entry at the same time takes the new values.
+   */
+  async appendDeviceEntries(channel: Channel, inputs: readonly EntryInput[]): Promise<void> {
+    const now = this.now();
+    for (const input of inputs) {
+      const checked = entryFromInput(channel.id, input, now);
+      if (!checked.ok) continue; // nothing of this channel's in it (the sink keeps only valid values)
+      const entry = await this.opts.store.mergeEntry(checked.entry, now);
+      this.notify(channel, entry);
+    }
   }
 
   async resolveKey(
@@ -192,6 +219,7 @@ export class Channels implements ChannelService {
     const read = newChannelKey(this.opts.secretKey, channel.id, 'read', now);
     await this.opts.store.addKey(write.record);
     await this.opts.store.addKey(read.record);
+    this.rebind(channel.id, channel);
     await this.audit(actor, channel, 'channel.create');
     return { channel, writeKey: write.key, readKeys: [read.key] };
   }
@@ -202,6 +230,12 @@ export class Channels implements ChannelService {
       tag: filter.tag,
     });
     return Promise.all(channels.map((c) => this.withKeys(c)));
+  }
+
+  listedChannels(filter: { tenantId?: string; tag?: string }, actor?: Actor): Promise<Channel[]> {
+    const { tenantId, tag } = filter;
+    const own = actor !== undefined && tenantId !== undefined && (actor.tenantId ?? tenantId) === tenantId;
+    return this.opts.store.listChannels({ tenantId, tag, publicOnly: !own });
   }
 
   async getChannel(actor: Actor, id: number): Promise<ChannelWithKeys> {
@@ -234,6 +268,7 @@ export class Channels implements ChannelService {
       updatedAt: this.now(),
     });
     if (!updated) throw notFound(id);
+    this.rebind(id, updated);
     await this.audit(actor, updated, 'channel.update');
     return this.withKeys(updated);
   }
@@ -253,6 +288,7 @@ export class Channels implements ChannelService {
     const shown = await this.withKeys(channel);
     const deleted = await this.opts.store.deleteChannel(id);
     if (!deleted) throw notFound(id);
+    this.rebind(id, undefined);
     if (channel.deviceId === null) await this.opts.telemetry.deleteSeries(channelSeries(channel));
     await this.audit(actor, channel, 'channel.delete');
     return { ...shown, channel: deleted };
@@ -305,17 +341,20 @@ export class Channels implements ChannelService {
     }
   }
 
+  /** Puts the channel under its device (or nowhere) in the bindings. */
+  private rebind(id: number, channel: Channel | undefined): void {
+    for (const [deviceId, list] of this.bound) {
+      const rest = list.filter((c) => c.id !== id);
+      if (rest.length === 0) this.bound.delete(deviceId);
+      else if (rest.length !== list.length) this.bound.set(deviceId, rest);
+    }
+    if (channel?.deviceId)
+      this.bound.set(channel.deviceId, [...(this.bound.get(channel.deviceId) ?? []), channel]);
+  }
+
   private notify(channel: Channel, entry: ChannelEntry): void {
-    const publish = this.opts.publish;
-    if (!publish) return;
     try {
-      const base = `channels/${channel.id}/subscribe`;
-      publish(base, Buffer.from(JSON.stringify(entryObject(entry))), channel.tenantId);
-      for (const n of FIELD_NUMBERS) {
-        const v = entry.fields[`field${n}`];
-        if (v !== undefined && v !== null)
-          publish(`${base}/fields/field${n}`, Buffer.from(v), channel.tenantId);
-      }
+      this.opts.notify?.(channel, entry);
     } catch (err) {
       this.opts.logger.warn({ err, channelId: channel.id }, 'could not notify channel subscribers');
     }

@@ -128,8 +128,36 @@ describe('ThingSpeak MQTT publish hook', () => {
       0,
     );
     assert.deepEqual(r && 'refuse' in r && r.refuse.reason, RC.PAYLOAD_FORMAT_INVALID);
-    assert.equal(hook.onPublish(device('dev1'), 'channels/x/publish', Buffer.from('1'), 0), undefined);
     assert.equal(hook.onPublish(device('dev1'), 'devices/me/telemetry', Buffer.from('{}'), 0), undefined);
+    assert.equal(hook.onPublish(device('dev1'), 'channels/1/other', Buffer.from('1'), 0), undefined);
+  });
+
+  const refusal = (identity: Identity, topic: string, qos: 0 | 1 | 2) => {
+    const r = hook.onPublish(identity, topic, Buffer.from('field1=1'), qos);
+    return r && 'refuse' in r ? r.refuse.reason : r;
+  };
+
+  it('never lets a channel topic through to subscribers', async () => {
+    const id = free.channel.id;
+    // QoS 1/2 would be routed by the broker: ThingSpeak takes QoS 0 only, so they are refused.
+    for (const qos of [1, 2] as const) {
+      assert.equal(refusal(device('dev2'), `channels/${id}/publish/${free.writeKey}`, qos), 0x83);
+      assert.equal(refusal(user('operator'), `channels/${id}/publish/fields/field1`, qos), 0x83);
+    }
+    for (const topic of ['channels/x/publish', `channels/${id}/publish/fields/field9/${free.writeKey}`])
+      assert.equal(refusal(device('dev1'), topic, 0), RC.TOPIC_NAME_INVALID);
+    for (const topic of [`channels/${id}/subscribe`, `channels/${id}/subscribe/fields/field1`])
+      assert.equal(refusal(user('operator'), topic, 0), RC.NOT_AUTHORIZED);
+    const consumed = await publish(device('dev2'), `channels/${id}/publish/${free.writeKey}`, 'field1=1');
+    assert.ok(consumed && 'private' in consumed && consumed.private);
+    assert.equal((await last(free))?.entryId, 1);
+  });
+
+  it('drops a legacy write-key publish from another tenant', async () => {
+    const id = free.channel.id;
+    await publish(device('dev9', 'globex'), `channels/${id}/publish/${free.writeKey}`, 'field1=1');
+    assert.equal(await last(free), undefined);
+    assert.equal(hook.stats.dropped, 1);
   });
 
   it('parses created_at forms and feed payloads', () => {

@@ -13,6 +13,13 @@
  * the channel's tenant with role operator or admin. A legacy topic's key must be
  * the channel's write key.
  *
+ * Nothing published to a channel's topics is ever routed to subscribers:
+ * legacy topics carry the write key, and `channels/<id>/subscribe…` is the
+ * platform's to publish. ThingSpeak takes channel publishes at QoS 0 only, so
+ * QoS 1/2 ones are refused (0x83) rather than stored; any other topic under
+ * `channels/<id>/publish` is refused as not a channel topic (0x90), and a
+ * client's publish to `channels/<id>/subscribe…` as not allowed (0x87).
+ *
  * What can be decided at once is refused at once: a payload that does not parse
  * (0x99), a malformed key or an identity that can never write (0x87). The
  * channel lookup is asynchronous, so a wrong key, a foreign channel, the minimum
@@ -25,12 +32,15 @@ import type { PublishHook } from '../broker/publish-hook.js';
 import { RC } from '../broker/reason-codes.js';
 import type { Logger } from '../core/logger.js';
 import { DeviceIdentity, UserIdentity } from '../devices/identities.js';
+import { tenantMountPoint } from '../devices/namespaces.js';
 import type { Channels } from './channels.js';
 import { CHANNEL_KEY_LENGTH } from './keys.js';
 import type { Channel, FieldNumber } from './model.js';
 import type { EntryInput } from './service.js';
 
 const TOPIC = /^channels\/(\d{1,15})\/publish(?:\/fields\/field([1-8]))?(?:\/([^/]+))?$/;
+/** Every topic of ThingSpeak's channel tree that only the platform's channel logic may handle. */
+const CHANNEL_TREE = /^channels\/[^/]*\/(publish|subscribe)(\/|$)/;
 const KEY = new RegExp(`^[0-9A-Za-z]{${CHANNEL_KEY_LENGTH}}$`);
 
 export interface ThingSpeakHookStats {
@@ -109,6 +119,11 @@ export function mayWrite(identity: Identity, channel: Channel): boolean {
   return false;
 }
 
+/** Whether the identity lives in the channel's tenant (its topics are the tenant's). */
+export function inTenantOf(identity: Identity, channel: Channel): boolean {
+  return identity.mountPoint === tenantMountPoint(channel.tenantId);
+}
+
 const canEverWrite = (identity: Identity) =>
   identity instanceof DeviceIdentity || (identity instanceof UserIdentity && identity.role !== 'viewer');
 
@@ -123,9 +138,17 @@ export function thingSpeakPublishHook(opts: {
   };
   return {
     stats,
-    onPublish(identity, topic, payload) {
+    onPublish(identity, topic, payload, qos) {
+      const tree = CHANNEL_TREE.exec(topic);
+      if (!tree) return undefined;
+      if (tree[1] === 'subscribe') {
+        return refuse(RC.NOT_AUTHORIZED, 'channel subscribe topics are published by the platform only');
+      }
       const parsed = parseChannelTopic(topic);
-      if (!parsed) return undefined;
+      if (!parsed) return refuse(RC.TOPIC_NAME_INVALID, 'not a ThingSpeak channel publish topic');
+      if (qos !== 0) {
+        return refuse(RC.IMPLEMENTATION_SPECIFIC_ERROR, 'ThingSpeak channel topics take QoS 0 only');
+      }
       const text = payload.toString('utf8');
       let input: EntryInput;
       if (parsed.field !== undefined) {
@@ -164,7 +187,7 @@ export function thingSpeakPublishHook(opts: {
           );
         }
       })();
-      // Not routed (at QoS 0, the form ThingSpeak requires): legacy topics carry the write key.
+      // Never routed: legacy topics carry the write key (QoS 1/2, which would be routed, is refused above).
       return { durable, private: true };
     },
   };
@@ -173,7 +196,9 @@ export function thingSpeakPublishHook(opts: {
 async function access(channels: Channels, identity: Identity, t: ParsedTopic): Promise<Channel | undefined> {
   if (t.key !== undefined) {
     const resolved = await channels.resolveKey(t.key);
-    return resolved?.kind === 'write' && resolved.channel.id === t.channelId ? resolved.channel : undefined;
+    const { channel } = resolved ?? {};
+    const ours = channel && resolved?.kind === 'write' && channel.id === t.channelId;
+    return ours && inTenantOf(identity, channel) ? channel : undefined;
   }
   const channel = await channels.getChannelById(t.channelId);
   return channel && mayWrite(identity, channel) ? channel : undefined;

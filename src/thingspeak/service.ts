@@ -73,6 +73,13 @@ export interface ChannelService {
   clearChannel(actor: Actor, id: number): Promise<void>;
   deleteChannel(actor: Actor, id: number): Promise<ChannelWithKeys>;
 
+  /**
+   * The channels a listing shows (`/channels/public`, `/users/<u>/channels`): the
+   * public ones, of one tenant when named; all of that tenant's when the actor
+   * (a user API key) belongs to it or is a platform admin.
+   */
+  listedChannels(filter: { tenantId?: string; tag?: string }, actor?: Actor): Promise<Channel[]>;
+
   /** Reads (access already checked by the caller with canRead). */
   getChannelById(id: number): Promise<Channel | undefined>;
   entries(q: EntryQuery): Promise<ChannelEntry[]>;

@@ -6,6 +6,9 @@
  * - `appendEntry` assigns the next entry id (lastEntryId + 1) and updates
  *   lastEntryId and lastUpdateAt in the same transaction; it rejects a createdAt
  *   already used in the channel with HalyardError('CONFLICT', …, { field: 'created_at' }).
+ * - `mergeEntry` appends like `appendEntry`, except that an entry already at that
+ *   createdAt takes the given (non-null) fields, status and location and keeps its
+ *   entry id (the telemetry store's rule for a point at the same time).
  * - `clearEntries` deletes the entries and resets lastEntryId to 0 (entry ids
  *   restart at 1, as ThingSpeak's clear does).
  * - Entries are returned ordered by entryId ascending.
@@ -41,6 +44,8 @@ export interface ChannelStore {
   removeKey(channelId: number, keyHash: string): Promise<boolean>;
 
   appendEntry(entry: Omit<ChannelEntry, 'entryId'>, at: number): Promise<ChannelEntry>;
+  /** Appends, or merges into the entry at the same createdAt; the stored entry comes back. */
+  mergeEntry(entry: Omit<ChannelEntry, 'entryId'>, at: number): Promise<ChannelEntry>;
   /** Several entries in one transaction (bulk update); all or nothing. */
   appendEntries(entries: ReadonlyArray<Omit<ChannelEntry, 'entryId'>>, at: number): Promise<ChannelEntry[]>;
   getEntry(channelId: number, entryId: number): Promise<ChannelEntry | undefined>;

@@ -12,6 +12,7 @@ import type { ChannelService } from '../service.js';
 import { handleManage, type ManageAction } from './manage-routes.js';
 import { fieldNumber, handleRead, type ReadTarget } from './read-routes.js';
 import { formatOf, send, sendError, sendPreflight, type Format } from './reply.js';
+import { handlePublicChannels, handleUserChannels } from './public-routes.js';
 import { handleBulk, handleUpdate } from './write-routes.js';
 import type { HttpApp } from '../../transport/http.js';
 
@@ -21,8 +22,12 @@ export interface ThingSpeakApiOptions {
   now?: () => number;
 }
 
-/** Bulk updates of 14,400 entries (a paid account's most) fit comfortably. */
-const BODY_LIMIT = 8 * 1024 * 1024;
+/**
+ * Bulk updates of 14,400 entries (a paid account's most) fit comfortably. A
+ * larger body is refused with 413 from its Content-Length, or as soon as that
+ * many bytes have arrived, never buffered whole.
+ */
+export const BODY_LIMIT = 8 * 1024 * 1024;
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 type Handler = (req: FastifyRequest, reply: FastifyReply, format: Format) => Promise<void>;
@@ -91,6 +96,14 @@ const CHANNEL_PATHS: Array<{ re: RegExp; read: (m: RegExpExecArray) => ReadTarge
       return field ? { kind: 'last', field } : undefined;
     },
   },
+  { re: /^(?:feeds|feed)\/last_data_age$/, read: () => ({ kind: 'age' }) },
+  {
+    re: /^(?:fields|field)\/(\w+)\/last_data_age$/,
+    read: (m) => {
+      const field = fieldNumber(m[1]);
+      return field ? { kind: 'age', field } : undefined;
+    },
+  },
   { re: /^status$/, read: () => ({ kind: 'status' }) },
   { re: /^status\/last$/, read: () => ({ kind: 'status-last' }) },
   { re: /^last_entry_id$/, read: () => ({ kind: 'last-entry-id' }) },
@@ -137,9 +150,11 @@ export async function registerThingSpeakApi(app: HttpApp, opts: ThingSpeakApiOpt
     instance.setErrorHandler((err: FastifyError, req, reply) => {
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
       if (status === 500) req.log.error({ err }, 'ThingSpeak API request failed');
-      const { format } = splitExt(req.url.split('?')[0]);
-      if (req.url.startsWith('/update')) return send(reply, 400, format ?? 'txt', '0');
-      sendError(reply, status === 413 ? 413 : status, format ?? 'txt');
+      const path = req.url.split('?')[0];
+      const { format } = splitExt(path);
+      if (path.startsWith('/update')) return send(reply, 400, format ?? 'txt', '0');
+      // Bulk updates answer in JSON whatever their extension, as handleBulk does.
+      sendError(reply, status, /\/bulk_update\.\w+$/.test(path) ? 'json' : (format ?? 'txt'));
     });
 
     for (const ext of ['', '.json', '.xml']) {
@@ -152,6 +167,12 @@ export async function registerThingSpeakApi(app: HttpApp, opts: ThingSpeakApiOpt
       instance.options(`/update${ext}`, (_req, reply) => sendPreflight(reply));
     }
     for (const format of ['json', 'xml'] as const) {
+      instance.get(`/channels/public.${format}`, (req, reply) =>
+        handlePublicChannels(deps, req, reply, format),
+      );
+      instance.get(`/users/:username/channels.${format}`, (req, reply) =>
+        handleUserChannels(deps, req, reply, (req.params as { username: string }).username, format),
+      );
       instance.get(`/channels.${format}`, (req, reply) =>
         handleManage(deps, req, reply, { kind: 'list' }, format),
       );

@@ -81,7 +81,8 @@ export function channelSettings(p: Params): ChannelSettings {
   return s;
 }
 
-function reply200(reply: FastifyReply, format: Format, root: string, value: Json): void {
+/** A 200 answer in JSON, or XML under `root`. */
+export function reply200(reply: FastifyReply, format: Format, root: string, value: Json): void {
   if (format === 'xml') return send(reply, 200, 'xml', toXml(root, value));
   send(reply, 200, 'json', JSON.stringify(value));
 }

@@ -33,7 +33,8 @@ export type ReadTarget =
   | { kind: 'entry'; entryId: number }
   | { kind: 'status' }
   | { kind: 'status-last' }
-  | { kind: 'last-entry-id' };
+  | { kind: 'last-entry-id' }
+  | { kind: 'age'; field?: FieldNumber };
 
 interface Ctx {
   deps: ReadDeps;
@@ -78,6 +79,8 @@ export async function handleRead(
       return statusFeed(ctx);
     case 'status-last':
       return lastStatus(ctx);
+    case 'age':
+      return lastDataAge(ctx, target.field);
     case 'last-entry-id': {
       const id = String(channel.lastEntryId);
       return emit(
@@ -216,6 +219,29 @@ async function lastStatus(ctx: Ctx): Promise<void> {
     () => toXml('feed', o),
     () => entry.status ?? '',
     () => toCsv([entry], opts),
+  );
+}
+
+/**
+ * Seconds since the newest entry (of the field: its newest non-null value).
+ * JSON `{"last_data_age":"174","last_data_age_units":"s"}` and the bare number
+ * as text are what clients parse; XML and CSV carry the same two values.
+ */
+async function lastDataAge(ctx: Ctx, field?: FieldNumber): Promise<void> {
+  const entry = field
+    ? await ctx.deps.channels.lastFieldEntry(ctx.channel.id, field)
+    : await ctx.deps.channels.lastEntry(ctx.channel.id);
+  if (!entry) return send(ctx.reply, 200, ctx.format, '-1');
+  const age = {
+    last_data_age: String(Math.max(0, Math.floor((ctx.deps.now() - entry.createdAt) / 1000))),
+    last_data_age_units: 's',
+  };
+  emit(
+    ctx,
+    () => JSON.stringify(age),
+    () => toXml('feed', age),
+    () => age.last_data_age,
+    () => `last_data_age,last_data_age_units\n${age.last_data_age},s\n`,
   );
 }
 

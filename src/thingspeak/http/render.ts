@@ -97,8 +97,28 @@ export function managedChannel({ channel, writeKey, readKeys }: ChannelWithKeys)
   return o;
 }
 
+/**
+ * A channel in the public listings (the legacy `public_options`): no keys, no
+ * metadata; `username` is the owning tenant (a ThingSpeak user is a Halyard tenant).
+ */
+export function listedChannel(c: Channel): JsonObject {
+  return {
+    id: c.id,
+    name: c.name,
+    description: c.description,
+    latitude: decimal(c.latitude),
+    longitude: decimal(c.longitude),
+    created_at: isoTime(c.createdAt),
+    elevation: c.elevation === null ? '' : String(c.elevation),
+    last_entry_id: c.lastEntryId,
+    ranking: ranking(c),
+    username: c.tenantId,
+    tags: c.tags.map((name, i) => ({ id: i + 1, name })),
+  };
+}
+
 /** ThingSpeak's "channel completeness" percentage: a rough count of the settings filled in. */
-function ranking(c: Channel): number {
+export function ranking(c: Channel): number {
   let r = 15;
   if (c.description) r += 20;
   if (c.latitude !== null && c.longitude !== null) r += 15;
@@ -113,7 +133,17 @@ function ranking(c: Channel): number {
 export const esc = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-const INTEGER_KEYS = new Set(['id', 'entry_id', 'channel_id', 'last_entry_id', 'ranking', 'license_id']);
+const INTEGER_KEYS = new Set([
+  'id',
+  'entry_id',
+  'channel_id',
+  'last_entry_id',
+  'ranking',
+  'license_id',
+  'current_page',
+  'per_page',
+  'total_entries',
+]);
 const DATE_KEYS = new Set(['created_at', 'updated_at']);
 const DECIMAL_KEYS = new Set(['latitude', 'longitude']);
 

@@ -133,6 +133,8 @@ function csvUpdates(updates: string, relative: boolean, zone: Zone): Timed[] {
 }
 
 const BULK_OK = JSON.stringify({ success: true });
+/** A paid ThingSpeak account's most messages per bulk request (reference §2 "Limits"). */
+export const MAX_BULK_UPDATES = 14_400;
 
 function failureStatus(outcomes: UpdateOutcome[]): number | undefined {
   const failed = outcomes.find((o) => !o.ok);
@@ -142,7 +144,7 @@ function failureStatus(outcomes: UpdateOutcome[]): number | undefined {
   return 400;
 }
 
-/** 202 `{"success":true}`; 401 for a bad key, 400 for bad updates, 429 when throttled. */
+/** 202 `{"success":true}`; 401 for a bad key, 400 for bad updates, 413 for too many, 429 when throttled. */
 export async function handleBulk(
   deps: WriteDeps,
   req: FastifyRequest,
@@ -160,6 +162,8 @@ export async function handleBulk(
         ? jsonUpdates(req.body as Params, zone)
         : csvUpdates(p.updates ?? '', p.time_format === 'relative', zone);
     if (items.length === 0) throw new InputError('no updates');
+    if (items.length > MAX_BULK_UPDATES)
+      return sendError(reply, 413, 'json', `at most ${MAX_BULK_UPDATES} updates per request`);
     inputs = resolveTimes(items, deps.now());
   } catch (err) {
     if (err instanceof InputError) return sendError(reply, 400, 'json', err.message);

@@ -18,6 +18,7 @@ import {
   entryValues,
   fieldColumn,
   hasTag,
+  mergeEntrySql,
   keyFromRow,
   normalFields,
   type ChannelRow,
@@ -34,6 +35,7 @@ export interface PostgresChannelStoreOptions {
 
 const INSERT_ENTRY = `INSERT INTO thingspeak_entries (${ENTRY_COLUMNS.join(', ')})
   VALUES (${ENTRY_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
+const MERGE_ENTRY = mergeEntrySql(ENTRY_COLUMNS.map((_, i) => `$${i + 1}`));
 const asBool = (b: boolean) => b;
 
 /**
@@ -168,6 +170,13 @@ export class PostgresChannelStore implements ChannelStore {
     return this.run('append an entry', async () => (await this.tx((c) => this.appendTx(c, [entry], at)))[0]);
   }
 
+  mergeEntry(entry: Omit<ChannelEntry, 'entryId'>, at: number): Promise<ChannelEntry> {
+    return this.run(
+      'merge an entry',
+      async () => (await this.tx((c) => this.appendTx(c, [entry], at, true)))[0],
+    );
+  }
+
   appendEntries(entries: ReadonlyArray<Omit<ChannelEntry, 'entryId'>>, at: number): Promise<ChannelEntry[]> {
     return this.run('append entries', () => this.tx((c) => this.appendTx(c, entries, at)));
   }
@@ -236,6 +245,7 @@ export class PostgresChannelStore implements ChannelStore {
     c: PoolClient,
     entries: ReadonlyArray<Omit<ChannelEntry, 'entryId'>>,
     at: number,
+    merge = false,
   ): Promise<ChannelEntry[]> {
     const out: ChannelEntry[] = [];
     const last = new Map<number, number>();
@@ -250,6 +260,13 @@ export class PostgresChannelStore implements ChannelStore {
         previous = Number(rows[0].last_entry_id);
       }
       const entryId = previous + 1;
+      if (merge) {
+        const { rows } = await c.query<EntryRow>(MERGE_ENTRY, entryValues(e, entryId));
+        const stored = entryFromRow(rows[0]);
+        out.push(stored);
+        if (stored.entryId === entryId) last.set(e.channelId, entryId);
+        continue;
+      }
       try {
         await c.query(INSERT_ENTRY, entryValues(e, entryId));
       } catch (err) {

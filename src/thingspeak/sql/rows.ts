@@ -145,6 +145,20 @@ export function entryValues(e: Omit<ChannelEntry, 'entryId'>, entryId: number): 
   ];
 }
 
+/**
+ * An upsert on (channel_id, created_at) whose conflict keeps the entry id and
+ * takes the new non-null values; RETURNING tells a merge (an older entry id)
+ * from an insert. `placeholders` are the dialect's, in ENTRY_COLUMNS order.
+ */
+export function mergeEntrySql(placeholders: readonly string[]): string {
+  const merged = [...FIELD_COLUMNS, 'status', 'latitude', 'longitude', 'elevation'].map(
+    (c) => `${c} = COALESCE(excluded.${c}, thingspeak_entries.${c})`,
+  );
+  return `INSERT INTO thingspeak_entries (${ENTRY_COLUMNS.join(', ')}) VALUES (${placeholders.join(', ')})
+    ON CONFLICT (channel_id, created_at) DO UPDATE SET ${merged.join(', ')}
+    RETURNING *`;
+}
+
 export function keyFromRow(r: KeyRow): ChannelKey {
   return {
     channelId: Number(r.channel_id),

@@ -11,6 +11,7 @@ import {
   entryValues,
   fieldColumn,
   hasTag,
+  mergeEntrySql,
   keyFromRow,
   normalFields,
   type ChannelRow,
@@ -31,9 +32,12 @@ const toInt = (b: boolean) => (b ? 1 : 0);
 const INSERT_ENTRY = `INSERT INTO thingspeak_entries (${ENTRY_COLUMNS.join(', ')})
   VALUES (${ENTRY_COLUMNS.map(() => '?').join(', ')})`;
 
+const MERGE_ENTRY = mergeEntrySql(ENTRY_COLUMNS.map(() => '?'));
+
 interface PendingAppend {
   entry: Omit<ChannelEntry, 'entryId'>;
   at: number;
+  merge: boolean;
   resolve: (entry: ChannelEntry) => void;
   reject: (err: Error) => void;
 }
@@ -54,12 +58,13 @@ export class SqliteChannelStore implements ChannelStore {
     private readonly path: string,
   ) {
     const appendOne = db.transaction(
-      (entry: Omit<ChannelEntry, 'entryId'>, at: number) => this.appendTx([entry], at)[0],
+      (entry: Omit<ChannelEntry, 'entryId'>, at: number, merge: boolean) =>
+        this.appendTx([entry], at, merge)[0],
     );
     this.appendGroup = db.transaction((batch: readonly PendingAppend[]) =>
       batch.map((item): AppendOutcome => {
         try {
-          return { entry: appendOne(item.entry, item.at) };
+          return { entry: appendOne(item.entry, item.at, item.merge) };
         } catch (err) {
           return { err };
         }
@@ -171,8 +176,20 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   appendEntry(entry: Omit<ChannelEntry, 'entryId'>, at: number): Promise<ChannelEntry> {
+    return this.queueAppend(entry, at, false);
+  }
+
+  mergeEntry(entry: Omit<ChannelEntry, 'entryId'>, at: number): Promise<ChannelEntry> {
+    return this.queueAppend(entry, at, true);
+  }
+
+  private queueAppend(
+    entry: Omit<ChannelEntry, 'entryId'>,
+    at: number,
+    merge: boolean,
+  ): Promise<ChannelEntry> {
     return new Promise<ChannelEntry>((resolve, reject) => {
-      this.pendingAppends.push({ entry, at, resolve, reject });
+      this.pendingAppends.push({ entry, at, merge, resolve, reject });
       if (this.pendingAppends.length === 1) setImmediate(() => this.flushAppends());
     });
   }
@@ -272,7 +289,11 @@ export class SqliteChannelStore implements ChannelStore {
     return Promise.resolve();
   }
 
-  private appendTx(entries: ReadonlyArray<Omit<ChannelEntry, 'entryId'>>, at: number): ChannelEntry[] {
+  private appendTx(
+    entries: ReadonlyArray<Omit<ChannelEntry, 'entryId'>>,
+    at: number,
+    merge = false,
+  ): ChannelEntry[] {
     const out: ChannelEntry[] = [];
     const last = new Map<number, number>();
     for (const e of entries) {
@@ -285,6 +306,12 @@ export class SqliteChannelStore implements ChannelStore {
         previous = row;
       }
       const entryId = previous + 1;
+      if (merge) {
+        const stored = entryFromRow(this.statement(MERGE_ENTRY).get(...entryValues(e, entryId)) as EntryRow);
+        out.push(stored);
+        if (stored.entryId === entryId) last.set(e.channelId, entryId);
+        continue;
+      }
       try {
         this.statement(INSERT_ENTRY).run(...entryValues(e, entryId));
       } catch (err) {

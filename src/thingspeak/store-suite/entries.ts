@@ -70,6 +70,27 @@ export function entryTests(ctx: SuiteContext): void {
     );
   });
 
+  it('merges into the entry at the same created_at, else appends', async () => {
+    const c = await ctx.store.createChannel(newChannel());
+    const first = await ctx.store.mergeEntry(entry(c.id, T0, { field1: '1', field2: 'a' }), T0);
+    assert.equal(first.entryId, 1);
+    const merged = await ctx.store.mergeEntry(
+      entry(c.id, T0, { field2: 'b', field3: 'c' }, { status: 'ok' }),
+      T0 + 1,
+    );
+    assert.deepEqual(merged, {
+      ...entry(c.id, T0, all({ field1: '1', field2: 'b', field3: 'c' }), { status: 'ok' }),
+      entryId: 1,
+    });
+    assert.deepEqual(await ctx.store.getEntry(c.id, 1), merged);
+    assert.equal((await ctx.store.getChannel(c.id))?.lastEntryId, 1);
+    const next = await ctx.store.mergeEntry(entry(c.id, T0 + 1000, { field1: '2' }), T0 + 2);
+    assert.equal(next.entryId, 2);
+    assert.equal((await ctx.store.getChannel(c.id))?.lastEntryId, 2);
+    assert.equal((await ctx.store.appendEntry(entry(c.id, T0 + 2000, { field1: '3' }), T0 + 3)).entryId, 3);
+    await assert.rejects(ctx.store.mergeEntry(entry(c.id + 1000, T0, {}), T0), { code: 'NOT_FOUND' });
+  });
+
   it('appends many all or nothing', async () => {
     const c = await ctx.store.createChannel(newChannel());
     const many = await ctx.store.appendEntries(
