@@ -83,6 +83,7 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
       presence.clientDisconnected(client, cause);
       channelFeeds.connectionEnded(client.identity);
     },
+    subscribed: (client, filter) => channelFeeds.subscribed(client.identity, filter),
   };
   const authenticator = new RegistryAuthenticator({
     registry,
@@ -148,7 +149,7 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
   });
   const broker = new Broker({
     store,
-    authenticator: channelFeeds.watch(authenticator),
+    authenticator,
     observer,
     publishHook: combineHooks(publishHook, thingSpeakHook),
     logger,

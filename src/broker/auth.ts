@@ -82,6 +82,12 @@ export interface ClientView {
 export interface ConnectionObserver {
   clientConnected(client: ClientView): void;
   clientDisconnected(client: ClientView, cause: DisconnectCause): void;
+  /**
+   * A subscription was granted and its SUBACK written: `filter` as the client
+   * named it (without its mount point). Anything sent to the client from here
+   * on arrives after the SUBACK. Must not throw.
+   */
+  subscribed?(client: ClientView, filter: string): void;
 }
 
 export interface Authenticator {

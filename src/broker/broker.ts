@@ -183,11 +183,7 @@ export class Broker {
     if (!wasConnected) return;
     this.stats.clientsConnected--;
     if (conn.identity && this.deps.observer) {
-      const { listener, remoteAddress } = conn.info;
-      this.deps.observer.clientDisconnected(
-        { clientId: conn.clientId, identity: conn.identity, listener, remoteAddress },
-        conn.closeCause(),
-      );
+      this.deps.observer.clientDisconnected(conn.view(conn.identity), conn.closeCause());
     }
     const session = conn.session;
     if (!session) return;

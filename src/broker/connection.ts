@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import * as mqtt from 'mqtt-packet';
 import type { Logger } from '../core/logger.js';
-import type { DisconnectCause, Identity } from './auth.js';
+import type { ClientView, DisconnectCause, Identity } from './auth.js';
 import type { Broker } from './broker.js';
 import type { ConnectionInfo } from './connection-info.js';
 import { encodePublish, type OutboundDelivery } from './encode.js';
@@ -90,6 +90,16 @@ export class MqttConnection implements PacketReaderEvents {
       this.log.info(this.logContext(), 'no CONNECT within the connect timeout; closing');
       this.destroy();
     }, broker.options.connectTimeoutMs);
+  }
+
+  /** What connection observers are told about this client, with the identity it connected as. */
+  view(identity: Identity): ClientView {
+    return {
+      clientId: this.clientId,
+      identity,
+      listener: this.info.listener,
+      remoteAddress: this.info.remoteAddress,
+    };
   }
 
   logContext(): { clientId: string; address: string; listener: string } {

@@ -22,7 +22,7 @@ export function handleSubscribe(conn: MqttConnection, packet: mqtt.ISubscribePac
     return;
   }
   const codes: number[] = [];
-  const granted: { sub: Subscription; isNew: boolean }[] = [];
+  const granted: { sub: Subscription; isNew: boolean; requested: string }[] = [];
 
   for (const request of packet.subscriptions) {
     const shared = parseSharedFilter(request.topic);
@@ -61,7 +61,7 @@ export function handleSubscribe(conn: MqttConnection, packet: mqtt.ISubscribePac
     if (subscriptionIdentifier !== undefined) sub.subscriptionIdentifier = subscriptionIdentifier;
     const isNew = broker.subscribe(session, sub);
     codes.push(sub.qos);
-    granted.push({ sub, isNew });
+    granted.push({ sub, isNew, requested: request.topic });
   }
 
   // The SUBACK promises that the subscription survives a restart, so it waits for the store.
@@ -72,7 +72,9 @@ export function handleSubscribe(conn: MqttConnection, packet: mqtt.ISubscribePac
       return;
     }
     conn.writePacket({ cmd: 'suback', messageId: packet.messageId, granted: codes });
-    for (const { sub, isNew } of granted) {
+    const observer = broker.deps.observer;
+    for (const { sub, isNew, requested } of granted) {
+      observer?.subscribed?.(conn.view(identity), requested);
       if (sub.shareGroup !== undefined) continue; // MQTT-3.8.4-? shared subscriptions get no retained messages
       if (sub.retainHandling === 2 || (sub.retainHandling === 1 && !isNew)) continue;
       broker.sendRetained(session, sub);

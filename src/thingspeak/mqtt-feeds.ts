@@ -18,7 +18,7 @@
  * nobody asked for. The last entry goes to the subscription's topic, so another
  * connection holding the very same topic gets it again.
  */
-import type { Authenticator, Identity } from '../broker/auth.js';
+import type { Identity } from '../broker/auth.js';
 import type { Logger } from '../core/logger.js';
 import { entryObject } from './entry-json.js';
 import { FIELD_KEYS, toCsv, toXml, type ReadOptions } from './http/render.js';
@@ -133,28 +133,6 @@ export class ChannelFeeds {
       if (topics?.size === 0) this.legacy.delete(channelId);
     }
     this.heldBy.delete(identity);
-  }
-
-  /**
-   * The authenticator whose identities report the subscriptions they grant. The
-   * identity keeps its class (it inherits from the original), so the checks
-   * that look at what kind of identity publishes still hold.
-   */
-  watch(authenticator: Authenticator): Authenticator {
-    return {
-      authenticate: async (attempt) => {
-        const result = await authenticator.authenticate(attempt);
-        if (!result.ok) return result;
-        const base = result.identity;
-        const watched = Object.create(base) as Identity;
-        watched.canSubscribe = (filter: string) => {
-          const allowed = base.canSubscribe(filter);
-          if (allowed) this.subscribed(watched, filter);
-          return allowed;
-        };
-        return { ok: true, identity: watched };
-      },
-    };
   }
 
   private async admit(identity: Identity, topic: string, form: SubscribeTopic): Promise<void> {
