@@ -10,6 +10,7 @@ import type { Logger } from '../core/logger.js';
 import type { Actor, RegistryService } from '../registry/service.js';
 import type { DataPoint } from '../telemetry/model.js';
 import type { TelemetryStore } from '../telemetry/store.js';
+import { ChannelCache } from './channel-cache.js';
 import { hashChannelKey, newChannelKey, openChannelKey } from './keys.js';
 import { FIELD_NUMBERS, type Channel, type ChannelEntry, type FieldNumber } from './model.js';
 import type {
@@ -52,9 +53,12 @@ export class Channels implements ChannelService, DeviceChannelSink {
   private readonly pending = new Map<number, number>();
   /** The last server-assigned created_at per channel (entries of one channel need distinct times). */
   private readonly serverTimes = new Map<number, number>();
+  /** Keys and channels for the write path (channel-cache.ts). */
+  private readonly cache: ChannelCache;
 
   constructor(private readonly opts: ChannelsOptions) {
     this.now = opts.now ?? Date.now;
+    this.cache = new ChannelCache(opts.store, this.now);
   }
 
   /** Loads the device bindings; call once before native telemetry flows. */
@@ -78,6 +82,7 @@ export class Channels implements ChannelService, DeviceChannelSink {
       const checked = entryFromInput(channel.id, input, now);
       if (!checked.ok) continue; // nothing of this channel's in it (the sink keeps only valid values)
       const entry = await this.opts.store.mergeEntry(checked.entry, now);
+      this.cache.noteEntry(channel.id, entry.entryId, now);
       this.notify(channel, entry);
     }
   }
@@ -86,9 +91,9 @@ export class Channels implements ChannelService, DeviceChannelSink {
     key: string | undefined,
   ): Promise<{ channel: Channel; kind: 'write' | 'read' } | undefined> {
     if (!key) return undefined;
-    const record = await this.opts.store.findKey(hashChannelKey(key));
+    const record = await this.cache.key(hashChannelKey(key));
     if (!record) return undefined;
-    const channel = await this.opts.store.getChannel(record.channelId);
+    const channel = await this.cache.channel(record.channelId);
     return channel && { channel, kind: record.kind };
   }
 
@@ -141,6 +146,7 @@ export class Channels implements ChannelService, DeviceChannelSink {
       throw err;
     }
     if (this.pending.get(channel.id) === now) this.pending.delete(channel.id);
+    this.cache.noteEntry(channel.id, entry.entryId, now);
     await this.mirror(channel, [entry]);
     this.notify(channel, entry);
     this.opts.logger.debug({ channelId: channel.id, entryId: entry.entryId, via }, 'channel updated');
@@ -172,8 +178,9 @@ export class Channels implements ChannelService, DeviceChannelSink {
       if (!isHalyardError(err, 'CONFLICT')) throw err;
       return entries.map(() => ({ ok: false, reason: 'invalid', message: err.message }));
     }
-    await this.mirror(channel, stored);
     const last = stored.at(-1);
+    if (last) this.cache.noteEntry(channel.id, last.entryId, now);
+    await this.mirror(channel, stored);
     const after = { ...channel, lastEntryId: last?.entryId ?? channel.lastEntryId, lastUpdateAt: now };
     // Bulk writes are not delivered to MQTT subscribers (ThingSpeak's rule).
     return stored.map((entry) => ({ ok: true, channel: after, entry }));
@@ -268,6 +275,7 @@ export class Channels implements ChannelService, DeviceChannelSink {
       updatedAt: this.now(),
     });
     if (!updated) throw notFound(id);
+    this.cache.put(updated);
     this.rebind(id, updated);
     await this.audit(actor, updated, 'channel.update');
     return this.withKeys(updated);
@@ -277,6 +285,7 @@ export class Channels implements ChannelService, DeviceChannelSink {
     const channel = await this.visible(actor, id);
     this.mustManage(actor, channel.tenantId);
     await this.opts.store.clearEntries(id);
+    this.cache.forget(id);
     // A device's telemetry is the device's: only a channel's own series goes with its entries.
     if (channel.deviceId === null) await this.opts.telemetry.deleteSeries(channelSeries(channel));
     await this.audit(actor, channel, 'channel.clear');
@@ -288,6 +297,7 @@ export class Channels implements ChannelService, DeviceChannelSink {
     const shown = await this.withKeys(channel);
     const deleted = await this.opts.store.deleteChannel(id);
     if (!deleted) throw notFound(id);
+    this.cache.forget(id);
     this.rebind(id, undefined);
     if (channel.deviceId === null) await this.opts.telemetry.deleteSeries(channelSeries(channel));
     await this.audit(actor, channel, 'channel.delete');
