@@ -12,6 +12,7 @@ const HELP = `Usage: halyard <command> [options]
 
 Commands:
   start     run the platform (broker and listeners)
+  demo      the platform with simulated devices and a demo sign-in, on throw-away data
   pub       publish a message, like mosquitto_pub
   sub       subscribe and print messages, like mosquitto_sub
   passwd    hash a password for the config file's users[]
@@ -23,6 +24,7 @@ Management (through the REST API of a running Halyard):
   device    add, list, show devices; issue credentials (token, cert…); (de)activate
   tenant    add and list tenants
   user      add and list users
+  simulate  simulated devices that register and stream telemetry over MQTT
 
 Recovery (offline, on the stopped platform's registry):
   admin     admin reset-password: a new password for a platform admin
@@ -43,6 +45,8 @@ const COMMANDS: Record<string, () => Promise<{ run: Command; help: string }>> = 
   tenant: async () => import('./tenant.js').then((m) => ({ run: m.runTenant, help: m.TENANT_HELP })),
   user: async () => import('./user.js').then((m) => ({ run: m.runUser, help: m.USER_HELP })),
   admin: async () => import('./admin.js').then((m) => ({ run: m.runAdmin, help: m.ADMIN_HELP })),
+  simulate: async () => import('./simulate.js').then((m) => ({ run: m.runSimulate, help: m.SIMULATE_HELP })),
+  demo: async () => import('./demo.js').then((m) => ({ run: m.runDemo, help: m.DEMO_HELP })),
 };
 
 const lookup = (name: string) => (Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined);
