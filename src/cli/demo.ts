@@ -124,7 +124,7 @@ async function startPlatform(
     argv.push(`--listeners.${l}.host`, host, `--listeners.${l}.port`, String(ports[l]));
   const config = loadConfig({ argv, env: process.env, cwd: process.cwd() });
   try {
-    return await startHalyard(config, { logger: createLogger({ level: config.log.level }) });
+    return await startHalyard(config, { logger: createLogger({ level: config.log.level, fd: 2 }) });
   } catch (err) {
     if (isHalyardError(err, 'LISTEN_FAILED')) {
       const { listener, port, errno } = err.context as {

@@ -6,7 +6,13 @@ export type { Logger };
  * Structured logs. Secrets never reach a log line: the redaction list is the
  * safety net for fields that might carry them by accident.
  */
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
+export function createLogger(
+  options: {
+    level?: string;
+    name?: string;
+    /** e.g. 2 (stderr) when stdout is for people. */ fd?: number;
+  } = {},
+): Logger {
   const config: LoggerOptions = {
     name: options.name ?? 'halyard',
     level: options.level ?? process.env.HALYARD_LOG_LEVEL ?? 'info',
@@ -15,7 +21,7 @@ export function createLogger(options: { level?: string; name?: string } = {}): L
       censor: '[redacted]',
     },
   };
-  return pino(config);
+  return options.fd === undefined ? pino(config) : pino(config, pino.destination({ fd: options.fd }));
 }
 
 /** A logger that drops everything: the default for tests and library use. */
