@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { SYSTEM_ACTOR } from '../src/registry/service.js';
+import { SYSTEM_ACTOR, type Actor } from '../src/registry/service.js';
+import { totpCode, totpSecretFromBase32 } from '../src/registry/totp.js';
 import { CliSession, failed, ok } from './helpers/cli-session.js';
 
 /**
@@ -116,5 +117,53 @@ describe('halyard login / logout', () => {
     failed(await halyard(['tenant', 'list']), 1, /halyard tenant: .*run "halyard login" again/);
     ok(await halyard(['logout']));
     assert.equal(existsSync(session.savedLoginPath), false);
+  });
+});
+
+describe('halyard login with a second factor', () => {
+  /** A person of the platform with a confirmed second factor; the key as their authenticator app holds it. */
+  const personWithTotp = async (username: string) => {
+    const registry = session.platform.app.registry;
+    const user = await registry.createUser(SYSTEM_ACTOR, {
+      username,
+      password: `${username} password`,
+      role: 'admin',
+      tenantId: null,
+    });
+    const actor: Actor = { type: 'user', id: user.id, name: username, tenantId: null, role: 'admin' };
+    const key = totpSecretFromBase32((await registry.enrolTotp(actor)).secret);
+    await registry.confirmTotp(actor, totpCode(key, Date.now()));
+    // The confirming code is spent: the next accepted one is of a later step (the window allows one ahead).
+    return {
+      env: { HALYARD_PASSWORD: `${username} password` },
+      nextCode: () => totpCode(key, Date.now() + 30_000),
+    };
+  };
+
+  it('without a terminal, says to pass the code; with --totp, signs in', async () => {
+    const tina = await personWithTotp('tina');
+    failed(
+      await halyard(['login', '-u', 'tina'], { env: tina.env }),
+      1,
+      /second factor: .*--totp <code> or HALYARD_TOTP/,
+    );
+    assert.equal(existsSync(session.savedLoginPath), false);
+    failed(
+      await halyard(['login', '-u', 'tina', '--totp', '000000'], { env: tina.env }),
+      1,
+      /wrong username, password or code/,
+    );
+    const r = ok(await halyard(['login', '-u', 'tina', '--totp', tina.nextCode()], { env: tina.env }));
+    assert.match(r.stdout, /Logged in to .* as tina \(platform admin\)/);
+    ok(await halyard(['logout']));
+  });
+
+  it('takes the code from HALYARD_TOTP', async () => {
+    const toni = await personWithTotp('toni');
+    const r = ok(
+      await halyard(['login', '-u', 'toni'], { env: { ...toni.env, HALYARD_TOTP: toni.nextCode() } }),
+    );
+    assert.match(r.stdout, /as toni/);
+    ok(await halyard(['logout']));
   });
 });

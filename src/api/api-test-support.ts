@@ -56,8 +56,10 @@ export interface ApiHarness extends TestRegistry {
   close(): Promise<void>;
 }
 
-export async function openApiHarness(opts: { secureCookies?: boolean } = {}): Promise<ApiHarness> {
-  const test = await openTestRegistry();
+export async function openApiHarness(
+  opts: { secureCookies?: boolean; now?: () => number } = {},
+): Promise<ApiHarness> {
+  const test = await openTestRegistry(opts.now ? { now: opts.now } : {});
   // Kept, not printed: buildHttpApp logs warnings and errors, and some tests provoke them.
   const logs: string[] = [];
   const sink = new Writable({

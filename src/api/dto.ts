@@ -79,6 +79,7 @@ export const UserDto = named(
     tenantId: z.string().nullable().describe('null for a platform admin'),
     role,
     active: z.boolean(),
+    totpEnabled: z.boolean().describe('signs in with a TOTP code as well as the password'),
     createdAt: ms,
     updatedAt: ms,
   }),
@@ -187,6 +188,15 @@ export const AuditEntryDto = named(
   }),
 );
 
+export const TotpEnrolmentDto = named(
+  'TotpEnrolment',
+  z.object({
+    secret: z.string().describe('the shared secret in base32, for typing into an authenticator app'),
+    otpauthUrl: z.string().describe('otpauth://totp/Halyard:<username>?…, the content of the QR code'),
+    qrSvg: z.string().describe('the otpauth URL as a QR code, an SVG document'),
+  }),
+);
+
 export const NoContent = z.undefined().describe('no content');
 
 export function userDto(u: User): z.infer<typeof UserDto> {
@@ -196,6 +206,7 @@ export function userDto(u: User): z.infer<typeof UserDto> {
     tenantId: u.tenantId,
     role: u.role,
     active: u.active,
+    totpEnabled: u.totpEnabled,
     createdAt: u.createdAt,
     updatedAt: u.updatedAt,
   };

@@ -21,6 +21,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   // (a client would take that for "signed out"); the field names the culprit.
   BAD_CREDENTIALS: 400,
   UNAUTHENTICATED: 401,
+  TOTP_REQUIRED: 401,
   NOT_AUTHORIZED: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,

@@ -32,10 +32,18 @@ const aclRules = z.array(AclRuleInput).max(LIMITS.aclRules);
 
 export const AclInput = z.strictObject({ rules: aclRules });
 
+/** A TOTP code as people type it: six digits, spaces allowed; anything else is simply a wrong code. */
+const totpCode = z.string().max(16);
+
 export const LoginInput = z.strictObject({
   username: z.string().min(1).max(200),
   password: z.string().min(1).max(1024),
+  totp: totpCode
+    .optional()
+    .describe('the current code of the second factor, for users who turned it on (see TOTP_REQUIRED)'),
 });
+
+export const TotpCodeInput = z.strictObject({ code: totpCode.describe('the current 6-digit code') });
 
 export const ApiTokenInput = z.strictObject({
   name,

@@ -27,6 +27,7 @@ import { registerDeviceRoutes } from './routes/devices.js';
 import { registerProfileRoutes } from './routes/profiles.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 import { registerTokenRoutes } from './routes/tokens.js';
+import { registerTotpRoutes } from './routes/totp.js';
 import { registerUserRoutes } from './routes/users.js';
 
 export interface RegistryApiOptions {
@@ -64,6 +65,7 @@ export async function registerRegistryApi(app: HttpApp, opts: RegistryApiOptions
       await api.register((secured: ApiApp, _opts, done) => {
         secured.addHook('onRequest', authenticate(deps.registry, deps.secureCookies));
         registerMeRoute(secured, deps);
+        registerTotpRoutes(secured, deps);
         registerTokenRoutes(secured, deps);
         registerTenantRoutes(secured, deps);
         registerUserRoutes(secured, deps);

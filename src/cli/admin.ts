@@ -10,8 +10,8 @@ export const ADMIN_HELP = `Usage: halyard admin reset-password [--username <name
 
 Sets a new random password for a platform admin and prints it once: for when
 the admin's password is lost, so it works on the registry directly, without
-the API or any login. Also reactivates the account, lifts its lockout and ends
-its sessions.
+the API or any login. Also reactivates the account, lifts its lockout, removes
+its second factor (TOTP; enrol again after signing in) and ends its sessions.
 
 Stop Halyard first, and give the same configuration as "halyard start"
 (--config, --data-dir, --database and their HALYARD_* variables): that is how

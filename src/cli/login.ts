@@ -3,10 +3,10 @@ import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, chooseUrl, DEFAULT_URL, seg, SHORT_TIMEOUT_MS } from './api-client.js';
 import type { ApiTokenView, LoginAnswer } from './api-types.js';
 import { CommandError, EXIT_OK, UsageError, type CliIo } from './errors.js';
-import { readPassword } from './password-input.js';
+import { promptTotpCode, readPassword } from './password-input.js';
 import { deleteSavedLogin, readSavedLogin, savedLoginPath, writeSavedLogin } from './saved-login.js';
 
-export const LOGIN_HELP = `Usage: halyard login --username <name> [--url <url>]
+export const LOGIN_HELP = `Usage: halyard login --username <name> [--url <url>] [--totp <code>]
 
 Signs in to a running Halyard, creates an API token named "cli@<hostname>" and
 saves it with the URL to $XDG_CONFIG_HOME/halyard/cli.json (default
@@ -14,11 +14,15 @@ saves it with the URL to $XDG_CONFIG_HOME/halyard/cli.json (default
 tenant, user) use it from then on; "halyard logout" revokes it.
 
 The password is read from HALYARD_PASSWORD, else from stdin: a terminal gets a
-prompt without echo, a pipe is read to its end.
+prompt without echo, a pipe is read to its end. An account with a second factor
+also needs the current code of its authenticator app: from --totp, else
+HALYARD_TOTP, else a prompt on the terminal once the server asks for it.
 
   -u, --username <name>  who signs in (required)
       --url <url>        Halyard's HTTP address; default: HALYARD_URL, else the
                          saved login's, else ${DEFAULT_URL}
+      --totp <code>      the 6-digit code of the second factor (valid 30 seconds,
+                         accepted once)
   -h, --help             show this help
 
 Example:
@@ -33,6 +37,7 @@ fails, naming the token still to revoke.`;
 const LOGIN_OPTIONS = {
   username: { type: 'string', short: 'u' },
   url: { type: 'string' },
+  totp: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -48,8 +53,9 @@ export async function runLogin(argv: string[], io: CliIo): Promise<number> {
   const previous = await readSavedLogin(env);
   const url = chooseUrl(values.url, env, previous?.url);
   const password = await readPassword(io, { env, prompt: `Password for ${username} at ${url}: ` });
+  const totp = values.totp || env.HALYARD_TOTP || undefined;
 
-  const signIn = await new ApiClient({ url }).post<LoginAnswer>('/auth/login', { username, password });
+  const signIn = await signInWithCode(new ApiClient({ url }), { username, password, totp }, io);
   // The session only lives long enough to create the API token: that is what is kept.
   const session = new ApiClient({ url, token: signIn.token, tokenSource: 'session' });
   let created: { token: string; record: ApiTokenView };
@@ -77,6 +83,22 @@ export async function runLogin(argv: string[], io: CliIo): Promise<number> {
       `API token "${created.record.name}" saved to ${path}; "halyard logout" revokes it.\n`,
   );
   return EXIT_OK;
+}
+
+/** Signs in; when the account turns out to have a second factor and no code was given, asks for one. */
+async function signInWithCode(
+  client: ApiClient,
+  credentials: { username: string; password: string; totp: string | undefined },
+  io: CliIo,
+): Promise<LoginAnswer> {
+  try {
+    return await client.post<LoginAnswer>('/auth/login', credentials);
+  } catch (err) {
+    if (!(err instanceof ApiError && err.code === 'TOTP_REQUIRED') || credentials.totp !== undefined)
+      throw err;
+  }
+  const totp = await promptTotpCode(io, `Code of ${credentials.username}'s second factor: `);
+  return client.post<LoginAnswer>('/auth/login', { ...credentials, totp });
 }
 
 export async function runLogout(argv: string[], io: CliIo): Promise<number> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { CommandError, type CliIo } from './errors.js';
-import { readPassword } from './password-input.js';
+import { promptTotpCode, readPassword } from './password-input.js';
 
 /** A terminal as the prompt sees it: a stream with isTTY and setRawMode. */
 function terminal() {
@@ -67,5 +67,22 @@ describe('readPassword', () => {
     t.stdin.write('abc\u0003');
     await assert.rejects(answer, (err) => err instanceof CommandError && err.message === 'interrupted');
     assert.deepEqual(t.stdin.rawModes, [true, false]);
+  });
+});
+
+describe('promptTotpCode', () => {
+  it('asks a terminal for the code, spaces around it dropped', async () => {
+    const t = terminal();
+    const answer = promptTotpCode(t.io, 'Code: ');
+    t.stdin.write(' 123456 \r');
+    assert.equal(await answer, '123456');
+    assert.equal(t.shown(), 'Code: \n');
+  });
+
+  it('without a terminal, says how to give the code instead of reading stdin', async () => {
+    await assert.rejects(
+      promptTotpCode(pipe('123456\n'), 'Code: '),
+      (err) => err instanceof CommandError && /--totp <code> or HALYARD_TOTP/.test(err.message),
+    );
   });
 });

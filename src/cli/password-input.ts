@@ -28,6 +28,24 @@ export async function readPassword(
   return password;
 }
 
+/**
+ * The code of a second factor, asked for once the server answered TOTP_REQUIRED:
+ * a terminal gets a prompt. Without one, stdin may already have carried the
+ * password, so the code has to come as --totp or HALYARD_TOTP (read by the
+ * caller: a code lives 30 seconds and is accepted once, so a flag leaks nothing
+ * lasting, unlike a password).
+ */
+export async function promptTotpCode(io: CliIo, prompt: string): Promise<string> {
+  if (!io.stdin.isTTY) {
+    throw new CommandError(
+      'this account has a second factor: give its current code with --totp <code> or HALYARD_TOTP',
+    );
+  }
+  const code = (await promptHidden(io, prompt)).trim();
+  if (code === '') throw new UsageError('the code is empty');
+  return code;
+}
+
 /** A pipe read to its end, one trailing newline dropped (`echo pw |` and `printf pw |` both work). */
 export async function readPiped(io: CliIo): Promise<string> {
   return (await readAll(io.stdin)).toString('utf8').replace(/\r?\n$/, '');

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   CONFLICT: 'a record with this id or unique name exists already, or is still in use',
   UNAUTHENTICATED: 'no valid session, API token or credential was presented',
   LOCKED_OUT: 'too many failed logins for this identity or address; wait for the lock to expire',
+  TOTP_REQUIRED: 'the password was right, and the account has a second factor: send its current code too',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -19,7 +19,8 @@ import { KeyedRateLimiter } from './rate-limit.js';
  * 1. a client certificate (mutual TLS) → the device it identifies; no password needed;
  * 2. a config-file user's name → that user (platform level, no mount point);
  * 3. a username without a password → a device access token (as ThingsBoard clients send it);
- * 4. a username and a password → a device's password credential, else a registry person;
+ * 4. a username and a password → a device's password credential, else a registry person
+ *    (one registry call, so the two checks count as one guess toward lockout);
  * 5. nothing → anonymous, if the listener allows it.
  *
  * Before any of that, the connect rate of the source address is checked, which
@@ -59,6 +60,12 @@ const LOGIN_FAILURE: Record<LoginFailure, AuthResult> = {
   'bad-credentials': { ok: false, reason: 'bad-credentials' },
   'locked-out': { ok: false, reason: 'banned', message: 'too many failed logins; try again later' },
   deactivated: { ok: false, reason: 'not-authorized', message: 'device is deactivated' },
+  // The password was right, but a CONNECT has no room for the code of the person's second factor.
+  'totp-required': {
+    ok: false,
+    reason: 'not-authorized',
+    message: 'this account signs in with a second factor, which MQTT cannot carry',
+  },
 };
 
 export class RegistryAuthenticator implements Authenticator {
@@ -74,15 +81,8 @@ export class RegistryAuthenticator implements Authenticator {
   }
 
   async authenticate(attempt: ConnectAttempt): Promise<AuthResult> {
-    const now = this.now();
-    if (!this.connectRate.allow(attempt.remoteAddress, now)) {
-      this.auditRateLimited(attempt, now);
-      return {
-        ok: false,
-        reason: 'connection-rate-exceeded',
-        message: 'too many connections from this address',
-      };
-    }
+    const limited = this.rateLimited(attempt);
+    if (limited) return limited;
     const ctx = { address: attempt.remoteAddress, via: attempt.listener };
     const cert = attempt.peerCertificate;
     if (cert?.raw !== undefined) {
@@ -99,11 +99,33 @@ export class RegistryAuthenticator implements Authenticator {
         attempt,
       );
     }
-    const device = await this.deps.registry.loginDevice({ kind: 'password', username, password }, ctx);
-    if (device.ok || device.reason !== 'bad-credentials') return this.deviceResult(device, attempt);
-    const person = await this.deps.registry.loginUser(username, password.toString('utf8'), ctx);
-    if (!person.ok) return LOGIN_FAILURE[person.reason];
-    return { ok: true, identity: this.userIdentity(person.user, attempt.clientId) };
+    const login = await this.deps.registry.loginPassword(username, password, ctx);
+    if (!login.ok) return LOGIN_FAILURE[login.reason];
+    if (login.as === 'device') return this.deviceResult(login, attempt);
+    return { ok: true, identity: this.userIdentity(login.user, attempt.clientId) };
+  }
+
+  /**
+   * A device proof presented outside an MQTT CONNECT (the line protocol's HMAC challenge or token):
+   * the same connect rate, lockout, connection caps, ACL and quota as a CONNECT.
+   */
+  async authenticateDevice(proof: DeviceProof, attempt: ConnectAttempt): Promise<AuthResult> {
+    const limited = this.rateLimited(attempt);
+    if (limited) return limited;
+    const ctx = { address: attempt.remoteAddress, via: attempt.listener };
+    return this.deviceResult(await this.deps.registry.loginDevice(proof, ctx), attempt);
+  }
+
+  /** Checks the source address's connect rate, which costs no hashing. */
+  private rateLimited(attempt: ConnectAttempt): AuthResult | undefined {
+    const now = this.now();
+    if (this.connectRate.allow(attempt.remoteAddress, now)) return undefined;
+    this.auditRateLimited(attempt, now);
+    return {
+      ok: false,
+      reason: 'connection-rate-exceeded',
+      message: 'too many connections from this address',
+    };
   }
 
   private async deviceResult(

@@ -5,7 +5,7 @@
  * writing an actor's audit entries. The rules themselves are in permissions.ts.
  */
 import { HalyardError } from '../core/errors.js';
-import type { Credential, Device, DeviceProfile, Tenant, User } from './model.js';
+import type { AuditEntry, Credential, Device, DeviceProfile, Tenant, User } from './model.js';
 import { decide, type Permission } from './permissions.js';
 import type { Actor, RegistryEvents } from './service.js';
 import type { RegistryStore } from './store.js';
@@ -36,7 +36,8 @@ export function notFound(kind: Kind, id: unknown, field?: string): HalyardError 
 export class Access {
   constructor(
     private readonly store: RegistryStore,
-    private readonly now: () => number,
+    /** The registry's one audit writer, which stamps the time and emits 'audit.appended'. */
+    private readonly audit: (entry: Omit<AuditEntry, 'id' | 'at'>) => Promise<void>,
   ) {}
 
   async record(
@@ -47,8 +48,7 @@ export class Access {
     details: Record<string, unknown> = {},
     outcome: 'success' | 'failure' = 'success',
   ): Promise<void> {
-    await this.store.appendAudit({
-      at: this.now(),
+    await this.audit({
       tenantId,
       actorType: actor.type,
       actor: actor.name,
@@ -93,6 +93,11 @@ export class Access {
     throw new HalyardError('NOT_AUTHORIZED', `${actor.role} ${actor.name} may not do ${action} (${reason})`, {
       action,
     });
+  }
+  /** The person acting (an API token acts for its owner); the system actor is nobody, and is refused. */
+  async actingUser(actor: Actor, action: string, what: string): Promise<User> {
+    const user = actor.type === 'system' ? undefined : await this.store.getUser(actor.id);
+    return user ?? this.refuse(actor, action, null, actor.tenantId, `${what} belong to people`);
   }
   async loadTenant(actor: Actor, id: string, permission: Permission, action: string): Promise<Tenant> {
     const tenant = typeof id === 'string' ? await this.store.getTenant(id) : undefined;

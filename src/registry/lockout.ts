@@ -65,15 +65,6 @@ export class LoginThrottle {
     if (state && state.lockedUntil === 0) this.keys.delete(key);
   }
 
-  /** Takes back the failure counted at `at` (it turned out not to be a guess); an active lock stays. */
-  forgive(key: string, at: number): void {
-    const state = this.keys.get(key);
-    if (!state || state.lockedUntil !== 0) return;
-    const i = state.failures.lastIndexOf(at);
-    if (i >= 0) state.failures.splice(i, 1);
-    if (state.failures.length === 0) this.keys.delete(key);
-  }
-
   /** Lifts a lock at once (e.g. an administrator reset the password). */
   clear(key: string): void {
     this.keys.delete(key);

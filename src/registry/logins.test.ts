@@ -399,6 +399,16 @@ describe('lockout', () => {
     okDevice(await tryPassword(secret, anywhere()));
   });
 
+  it('resets the count of an MQTT username and password on success, as a device login does', async () => {
+    const connect = (password: string) =>
+      t.registry.loginPassword('locky', Buffer.from(password), anywhere());
+    for (let round = 0; round < 3; round++) {
+      assert.equal(reason(await connect('wrong one')), 'bad-credentials');
+      assert.equal(reason(await connect('wrong two')), 'bad-credentials');
+      assert.equal((await connect(secret)).ok, true, `round ${round}`);
+    }
+  });
+
   it('locks a source address guessing many identities, and only that address', async () => {
     const attacker = at('192.0.2.66');
     for (const name of ['a1', 'a2', 'a3']) await tryPassword('guess', attacker, name);
@@ -422,43 +432,82 @@ describe('lockout', () => {
     for (const token of [...guesses, 'hd_guess4']) assert.ok(!json.includes(token), token);
   });
 
-  it('counts a CONNECT that tries a device password and then a person once', async () => {
-    await t.registry.createUser(SYSTEM_ACTOR, {
-      username: 'dual',
-      password: 'person password',
-      role: 'viewer',
-      tenantId: 'acme',
+  describe('an MQTT username and password, tried as a device and then as a person', () => {
+    let devicePassword: string;
+    before(async () => {
+      await t.registry.createUser(SYSTEM_ACTOR, {
+        username: 'dual',
+        password: 'person password',
+        role: 'viewer',
+        tenantId: 'acme',
+      });
+      const device = await t.registry.createDevice(SYSTEM_ACTOR, { tenantId: 'acme', id: 'dual-dev' });
+      const issued = await t.registry.issueCredential(SYSTEM_ACTOR, device.id, {
+        kind: 'password',
+        username: 'dual',
+      });
+      devicePassword = issued.secret!;
     });
-    const from = at('192.0.2.150');
-    // As RegistryAuthenticator does it: the device first, then the person with the same name.
-    const connect = async (password: string) => {
-      const device = await tryPassword(password, from, 'dual');
-      if (device.ok || device.reason !== 'bad-credentials') return reason(device);
-      const person = await t.registry.loginUser('dual', password, from);
-      return person.ok ? 'ok' : person.reason;
+    const connect = async (password: string, from: LoginContext) => {
+      const login = await t.registry.loginPassword('dual', Buffer.from(password), from);
+      return login.ok ? login.as : login.reason;
     };
-    assert.equal(await connect('wrong 1'), 'bad-credentials');
-    assert.equal(await connect('wrong 2'), 'bad-credentials');
-    // The third guess starts the lock, but is itself answered as a wrong password.
-    assert.equal(await connect('wrong 3'), 'bad-credentials');
-    assert.equal(await connect('person password'), 'locked-out');
-    assert.equal(reason(await t.registry.loginUser('dual', 'person password', from)), 'locked-out');
-    const failures = await t.registry.queryAudit(SYSTEM_ACTOR, { actor: 'dual', action: 'login.failure' });
-    assert.ok(failures.filter((e) => e.details.reason !== 'locked-out').length >= 6, 'each check audited');
-  });
 
-  it('does not let people logging in over MQTT wear down the device name counter', async () => {
-    await t.registry.createUser(SYSTEM_ACTOR, {
-      username: 'console',
-      password: 'console password',
-      role: 'viewer',
-      tenantId: 'acme',
+    it('logs in the device, or else the person of that name', async () => {
+      assert.equal(await connect(devicePassword, anywhere()), 'device');
+      assert.equal(await connect('person password', anywhere()), 'person');
     });
-    for (let i = 0; i < 5; i++) {
-      const c = at('192.0.2.151');
-      assert.equal(reason(await tryPassword('console password', c, 'console')), 'bad-credentials');
-      assert.equal((await t.registry.loginUser('console', 'console password', c)).ok, true, `round ${i}`);
-    }
+
+    it('counts a wrong password once, though two checks refused it', async () => {
+      const from = at('192.0.2.150');
+      assert.equal(await connect('wrong 1', from), 'bad-credentials');
+      assert.equal(await connect('wrong 2', from), 'bad-credentials');
+      // Two guesses counted twice each would have locked the address (limit 3).
+      assert.equal(await connect(devicePassword, from), 'device');
+      assert.equal(await connect('person password', from), 'person');
+      const failures = (await t.registry.queryAudit(SYSTEM_ACTOR, { action: 'login.failure' })).filter(
+        (e) => e.address === from.address,
+      );
+      // Both checks of each guess are audited, and the device check before the person's login.
+      assert.deepEqual(failures.map((e) => `${e.actorType} ${e.actor}`).sort(), [
+        'device dual-dev',
+        'device dual-dev',
+        'device dual-dev',
+        'user dual',
+        'user dual',
+      ]);
+    });
+
+    it("does not let the device's owner wear down the person's count", async () => {
+      assert.equal(await connect('wrong 1', anywhere()), 'bad-credentials');
+      assert.equal(await connect('wrong 2', anywhere()), 'bad-credentials');
+      assert.equal(await connect(devicePassword, anywhere()), 'device');
+      assert.equal(await connect('wrong 3', anywhere()), 'bad-credentials');
+      assert.equal(reason(await t.registry.loginUser('dual', 'person password', anywhere())), 'locked-out');
+    });
+
+    it('locks both names after the limit, over MQTT and for the REST API alike', async () => {
+      const since = clock;
+      for (const guess of ['wrong 1', 'wrong 2', 'wrong 3']) {
+        assert.equal(await connect(guess, anywhere()), 'bad-credentials');
+      }
+      assert.equal(await connect(devicePassword, anywhere()), 'locked-out');
+      assert.equal(await connect('person password', anywhere()), 'locked-out');
+      assert.equal(reason(await t.registry.loginUser('dual', 'person password', anywhere())), 'locked-out');
+      const locks = await t.registry.queryAudit(SYSTEM_ACTOR, {
+        actor: 'dual',
+        action: 'login.locked',
+        since,
+      });
+      assert.deepEqual(locks.map((e) => e.actorType).sort(), ['device', 'user']);
+    });
+
+    it('does not count a person logging in as a failed device login', async () => {
+      const from = at('192.0.2.151');
+      for (let i = 0; i < 5; i++)
+        assert.equal(await connect('person password', from), 'person', `round ${i}`);
+      assert.equal(await connect(devicePassword, from), 'device');
+    });
   });
 
   it('locks people out the same way, and an administrator reset lifts it', async () => {

@@ -1,22 +1,26 @@
 /**
- * Logins of devices and people: proof checks, lockout per identity and per
- * source address, and their audit entries. Used by the Registry; kept apart
- * because it is the attack surface and deserves to be read on its own.
+ * Logins of devices and people: lockout per identity and per source address,
+ * and their audit entries. Used by the Registry; kept apart because it is the
+ * attack surface and deserves to be read on its own. Whether a device's proof is
+ * good is answered by device-proofs.ts; a person's code by second-factor.ts.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { HalyardError, isHalyardError } from '../core/errors.js';
+import { HalyardError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { verifyPassword } from '../devices/password.js';
-import { TENANT_CA_CERT_LABEL, hmacSealContext } from './credentials.js';
-import { isValidAt, issuedBy, parseCertificate, type ParsedCertificate } from './certificates.js';
-import { randomId } from './ids.js';
+import { parseCertificate } from './certificates.js';
+import { claimOf, DeviceProofs, type AuditWriter, type Checked, type Claim } from './device-proofs.js';
 import { LoginThrottle, type LockoutPolicy } from './lockout.js';
-import type { AuditEntry, Credential, CredentialKind, Device, TenantCa, User } from './model.js';
-import { computeHmac, hashToken, openSecret } from './secrets.js';
-import type { DeviceLogin, DeviceProof, LoginContext, LoginFailure, UserLogin } from './service.js';
+import type { ActorType, User } from './model.js';
+import type { TotpKeeper } from './second-factor.js';
+import type {
+  DeviceLogin,
+  DeviceProof,
+  LoginContext,
+  LoginRefused,
+  PasswordLogin,
+  UserLogin,
+} from './service.js';
 import type { RegistryStore } from './store.js';
-
-export type AuditWriter = (entry: Omit<AuditEntry, 'id' | 'at'>) => Promise<void>;
 
 interface LoginGateOptions {
   store: RegistryStore;
@@ -25,55 +29,31 @@ interface LoginGateOptions {
   lockout: LockoutPolicy;
   now: () => number;
   audit: AuditWriter;
+  totp: TotpKeeper;
 }
 
-/** Who a proof claims to be, before anything is checked: the lockout key and the name for the audit log. */
-interface Claim {
-  key: string;
-  name: string;
-  kind: CredentialKind;
-}
+/** A person's check, before it is audited and counted. */
+type PersonCheck =
+  | { ok: true; user: User }
+  | {
+      ok: false;
+      user?: User;
+      reason: 'bad-password' | 'inactive' | 'totp-required' | 'bad-totp';
+      detail?: string;
+    };
 
-type Checked =
-  | { ok: true; device: Device; credential: Credential }
-  | { ok: false; reason: Exclude<LoginFailure, 'locked-out'>; detail: string; device?: Device };
-
-/** A person check follows its device check within the same CONNECT: milliseconds, not seconds. */
-const TICKET_MS = 10_000;
-interface Ticket {
-  expiry: number;
-  /** The device identity the failure was counted on, and when: forgiven if the person check succeeds. */
-  deviceKey: string;
-  failedAt: number;
-}
-const MAX_TICKETS = 10_000;
-
-const bad = (detail: string, device?: Device): Checked => ({
-  ok: false,
-  reason: 'bad-credentials',
-  detail,
-  device,
-});
+const personKey = (username: string): string => `user:${username}`;
 
 export class LoginGate {
   /** Identities of devices (`device:`, `mqtt-user:`, `token:`) and people (`user:`) share one table. */
   private readonly identities: LoginThrottle;
   private readonly addresses: LoginThrottle;
-  /** Tenant CAs parsed once, by fingerprint (a CA's PEM never changes under the same fingerprint). */
-  private readonly parsedCas = new Map<string, ParsedCertificate | undefined>();
-  /**
-   * One MQTT CONNECT with a username and password may be tried as a device
-   * credential and then, failing that, as a person (RegistryAuthenticator). Both
-   * checks are one guess: the failed device check leaves a ticket (address, name,
-   * password digest → expiry) that the person check consumes instead of being
-   * lock-checked and counted a second time. Tickets arise only from a failure that
-   * was itself checked and counted, so they cannot widen what lockout lets through.
-   */
-  private readonly followUps = new Map<string, Ticket>();
+  private readonly proofs: DeviceProofs;
 
   constructor(private readonly o: LoginGateOptions) {
     this.identities = new LoginThrottle(o.lockout);
     this.addresses = new LoginThrottle(o.lockout);
+    this.proofs = new DeviceProofs(o);
   }
 
   loginDevice(proof: DeviceProof, ctx: LoginContext): Promise<DeviceLogin> {
@@ -95,51 +75,172 @@ export class LoginGate {
   ): Promise<DeviceLogin> {
     const cert = proof.kind === 'certificate' ? parseCertificate(proof.certDer) : undefined;
     const claim = claimOf(proof, cert);
-    const base = { actorType: 'device' as const, address: ctx.address };
-    const retryAfterMs = this.lockedFor(claim.key, ctx.address);
+    const locked = await this.refuseLocked([claim.key], 'device', claim.name, ctx, { kind: claim.kind });
+    if (locked) return locked;
+    const checked = await this.proofs.check(proof, cert);
+    if (checked.ok) return this.deviceLoggedIn(checked, claim, ctx, auditSuccess);
+    await this.auditDeviceFailure(checked, claim, ctx);
+    // A deactivated device proved who it is: that is not a guess worth counting.
+    if (checked.reason === 'bad-credentials') {
+      await this.countFailure([claim.key], claim.name, ctx, checked.device?.tenantId ?? null);
+    }
+    return { ok: false, reason: checked.reason };
+  }
+
+  /**
+   * A person's password (REST API, dashboard) and, if they turned the second factor
+   * on, its code: without one the answer is 'totp-required' (the password was right,
+   * nothing is counted); a wrong or replayed code counts like a wrong password.
+   */
+  async loginUser(username: string, password: string, ctx: LoginContext, totp?: string): Promise<UserLogin> {
+    const keys = [personKey(username)];
+    const locked = await this.refuseLocked(keys, 'user', username, ctx, {});
+    if (locked) return locked;
+    return this.personOutcome(username, await this.checkPerson(username, password, totp), keys, ctx);
+  }
+
+  /**
+   * An MQTT username and password: a device's password credential, else a person of
+   * that name (the dashboard's MQTT console). The two checks are one guess: the lock
+   * of either name, or of the address, refuses it, and a failure is counted once, on
+   * both names (so the guess costs the same whichever the attacker was after). A
+   * success clears the name it proved; a device's also clears the person name when
+   * no person has it, so a device's owner cannot wear down a real person's count.
+   */
+  async loginPassword(username: string, password: Buffer, ctx: LoginContext): Promise<PasswordLogin> {
+    const proof: DeviceProof = { kind: 'password', username, password };
+    const claim = claimOf(proof, undefined);
+    const keys = [claim.key, personKey(username)];
+    const locked = await this.refuseLocked(keys, 'device', username, ctx, { kind: claim.kind });
+    if (locked) return locked;
+    const device = await this.proofs.check(proof, undefined);
+    if (device.ok) {
+      // The failures counted on a person name nobody has were meant for this device.
+      if (!(await this.o.store.getUserByUsername(username))) this.identities.recordSuccess(keys[1]);
+      return { as: 'device', ...(await this.deviceLoggedIn(device, claim, ctx, true)) };
+    }
+    await this.auditDeviceFailure(device, claim, ctx);
+    if (device.reason !== 'bad-credentials') return { ok: false, reason: device.reason };
+    // No code can ride along in a CONNECT: a person with a second factor is refused here.
+    const person = await this.checkPerson(username, password.toString('utf8'), undefined);
+    const login = await this.personOutcome(username, person, keys, ctx, device.device?.tenantId);
+    return login.ok ? { as: 'person', ...login } : login;
+  }
+
+  /**
+   * A person re-entering their password (to change it): the same lockout as a
+   * login, so a stolen session cannot be used to guess the password.
+   */
+  confirmPassword(user: User, password: string, address: string): Promise<void> {
+    return this.reconfirm(user, address, () => verifyPassword(password, user.passwordHash), {
+      field: 'currentPassword',
+      message: 'the current password is wrong',
+    });
+  }
+
+  /** A person proving their second factor again (to turn it off): lockout as above, and the code is spent. */
+  confirmTotp(user: User, code: string, address: string): Promise<void> {
+    return this.reconfirm(user, address, async () => (await this.o.totp.spend(user, code)).ok, {
+      field: 'code',
+      message: 'the code is wrong, or was used already',
+    });
+  }
+
+  /** Lifts the lock of a person (an administrator just reset their password). */
+  clearUser(username: string): void {
+    this.identities.clear(personKey(username));
+  }
+
+  private async reconfirm(
+    user: User,
+    address: string,
+    proven: () => Promise<boolean>,
+    wrong: { field: string; message: string },
+  ): Promise<void> {
+    const keys = [personKey(user.username)];
+    const retryAfterMs = this.lockedFor(keys, address);
     if (retryAfterMs > 0) {
-      await this.o.audit({
-        ...base,
-        tenantId: null,
-        actor: claim.name,
-        action: 'login.failure',
-        target: null,
-        outcome: 'failure',
-        details: { via: ctx.via, kind: claim.kind, reason: 'locked-out', retryAfterMs },
-      });
-      return { ok: false, reason: 'locked-out', retryAfterMs };
+      throw new HalyardError('LOCKED_OUT', 'too many failed attempts; try again later', { retryAfterMs });
     }
+    if (!(await proven())) {
+      await this.countFailure(keys, user.username, { address, via: 'api' }, user.tenantId);
+      throw new HalyardError('BAD_CREDENTIALS', wrong.message, { field: wrong.field });
+    }
+    this.succeeded(keys, address);
+  }
 
-    const checked = await this.checkDeviceProof(proof, cert);
+  private async checkPerson(
+    username: string,
+    password: string,
+    totp: string | undefined,
+  ): Promise<PersonCheck> {
+    const user = await this.o.store.getUserByUsername(username);
+    // verifyPassword does the full scrypt work for an unknown user too: timing does not reveal usernames.
+    if (!(await verifyPassword(password, user?.passwordHash)) || !user) {
+      return { ok: false, user, reason: 'bad-password' };
+    }
+    if (!user.active) return { ok: false, user, reason: 'inactive' };
+    if (!user.totpEnabled) return { ok: true, user };
+    if (totp === undefined || totp === '') return { ok: false, user, reason: 'totp-required' };
+    const code = await this.o.totp.spend(user, totp);
+    return code.ok ? { ok: true, user } : { ok: false, user, reason: 'bad-totp', detail: code.reason };
+  }
+
+  /** Audits a person's check; counts a wrong password or code once on each of `keys` (and the address). */
+  private async personOutcome(
+    username: string,
+    checked: PersonCheck,
+    keys: readonly string[],
+    ctx: LoginContext,
+    otherTenantId: string | null = null,
+  ): Promise<UserLogin> {
+    const user = checked.user;
+    const base = { actorType: 'user' as const, actor: username, address: ctx.address };
+    const target = user ? `user:${user.username}` : null;
     if (!checked.ok) {
-      const device = checked.device;
+      const { reason, detail } = checked;
       await this.o.audit({
         ...base,
-        tenantId: device?.tenantId ?? null,
-        actor: device?.id ?? claim.name,
+        tenantId: user?.tenantId ?? null,
         action: 'login.failure',
-        target: device ? `device:${device.id}` : null,
+        target,
         outcome: 'failure',
-        details: { via: ctx.via, kind: claim.kind, reason: checked.reason, detail: checked.detail },
+        details: { via: ctx.via, reason, ...(detail !== undefined ? { detail } : {}) },
       });
-      // A deactivated device proved who it is: that is not a guess worth counting.
-      if (checked.reason === 'bad-credentials') {
-        await this.countFailure(claim, ctx, device?.tenantId ?? null);
-        if (proof.kind === 'password')
-          this.leaveTicket(ctx.address, claim.key, proof.username, proof.password);
+      if (reason === 'bad-password' || reason === 'bad-totp') {
+        await this.countFailure(keys, username, ctx, user?.tenantId ?? otherTenantId);
       }
-      return { ok: false, reason: checked.reason };
+      // An inactive account answers like a wrong password: nothing to learn from the difference.
+      return { ok: false, reason: reason === 'totp-required' ? 'totp-required' : 'bad-credentials' };
     }
+    this.succeeded([personKey(username)], ctx.address);
+    await this.o.audit({
+      ...base,
+      tenantId: checked.user.tenantId,
+      action: 'login.success',
+      target,
+      outcome: 'success',
+      details: { via: ctx.via },
+    });
+    return { ok: true, user: checked.user };
+  }
 
+  private async deviceLoggedIn(
+    checked: Extract<Checked, { ok: true }>,
+    claim: Claim,
+    ctx: LoginContext,
+    auditSuccess: boolean,
+  ): Promise<Extract<DeviceLogin, { ok: true }>> {
     const { device, credential } = checked;
-    this.succeeded(claim.key, ctx.address);
+    this.succeeded([claim.key], ctx.address);
     if (auditSuccess)
       await this.o.audit({
-        ...base,
         tenantId: device.tenantId,
+        actorType: 'device',
         actor: device.id,
         action: 'login.success',
         target: `device:${device.id}`,
+        address: ctx.address,
         outcome: 'success',
         details: { via: ctx.via, kind: credential.kind, credentialId: credential.id },
       });
@@ -147,311 +248,86 @@ export class LoginGate {
     return { ok: true, device, profile, credential };
   }
 
-  async loginUser(username: string, password: string, ctx: LoginContext): Promise<UserLogin> {
-    const key = `user:${username}`;
-    const followUp = this.takeTicket(ctx.address, username, Buffer.from(password, 'utf8'));
-    const retryAfterMs = followUp ? 0 : this.lockedFor(key, ctx.address);
-    const base = { actorType: 'user' as const, actor: username, address: ctx.address };
-    if (retryAfterMs > 0) {
-      await this.o.audit({
-        ...base,
-        tenantId: null,
-        action: 'login.failure',
-        target: null,
-        outcome: 'failure',
-        details: { via: ctx.via, reason: 'locked-out', retryAfterMs },
-      });
-      return { ok: false, reason: 'locked-out', retryAfterMs };
-    }
-    const user = await this.o.store.getUserByUsername(username);
-    // verifyPassword does the full scrypt work for an unknown user too: timing does not reveal usernames.
-    const ok = await verifyPassword(password, user?.passwordHash);
-    const failure = !ok ? 'bad-password' : user && !user.active ? 'inactive' : undefined;
-    if (failure !== undefined || !user) {
-      await this.o.audit({
-        ...base,
-        tenantId: user?.tenantId ?? null,
-        action: 'login.failure',
-        target: user ? `user:${user.username}` : null,
-        outcome: 'failure',
-        details: { via: ctx.via, reason: failure ?? 'bad-password' },
-      });
-      if (failure === 'bad-password' && !followUp) {
-        await this.countFailure({ key, name: username, kind: 'password' }, ctx, user?.tenantId ?? null);
-      }
-      // An inactive account answers like a wrong password: nothing to learn from the difference.
-      return { ok: false, reason: 'bad-credentials' };
-    }
-    this.succeeded(key, ctx.address);
-    // The name was a person's, not a device's: the device check's failure was no guess.
-    if (followUp) this.identities.forgive(followUp.deviceKey, followUp.failedAt);
+  private async auditDeviceFailure(
+    checked: Extract<Checked, { ok: false }>,
+    claim: Claim,
+    ctx: LoginContext,
+  ): Promise<void> {
+    const device = checked.device;
     await this.o.audit({
-      ...base,
-      tenantId: user.tenantId,
-      action: 'login.success',
-      target: `user:${user.username}`,
-      outcome: 'success',
-      details: { via: ctx.via },
-    });
-    return { ok: true, user };
-  }
-
-  /**
-   * A person re-entering their password (to change it): the same lockout as a
-   * login, so a stolen session cannot be used to guess the password.
-   */
-  async confirmPassword(user: User, password: string, address: string): Promise<void> {
-    const key = `user:${user.username}`;
-    const retryAfterMs = this.lockedFor(key, address);
-    if (retryAfterMs > 0) {
-      throw new HalyardError('LOCKED_OUT', 'too many failed attempts; try again later', { retryAfterMs });
-    }
-    if (!(await verifyPassword(password, user.passwordHash))) {
-      await this.countFailure(
-        { key, name: user.username, kind: 'password' },
-        { address, via: 'api' },
-        user.tenantId,
-      );
-      throw new HalyardError('BAD_CREDENTIALS', 'the current password is wrong', {
-        field: 'currentPassword',
-      });
-    }
-    this.succeeded(key, address);
-  }
-
-  /** Lifts the lock of a person (an administrator just reset their password). */
-  clearUser(username: string): void {
-    this.identities.clear(`user:${username}`);
-  }
-
-  private ticketKey(address: string, username: string, password: Buffer): string {
-    return `${address}\u0000${username}\u0000${createHash('sha256').update(password).digest('base64')}`;
-  }
-
-  private leaveTicket(address: string, deviceKey: string, username: string, password: Buffer): void {
-    const now = this.o.now();
-    if (this.followUps.size >= MAX_TICKETS) {
-      for (const [key, ticket] of this.followUps) if (ticket.expiry <= now) this.followUps.delete(key);
-      if (this.followUps.size >= MAX_TICKETS) this.followUps.clear();
-    }
-    this.followUps.set(this.ticketKey(address, username, password), {
-      expiry: now + TICKET_MS,
-      deviceKey,
-      failedAt: now,
+      tenantId: device?.tenantId ?? null,
+      actorType: 'device',
+      actor: device?.id ?? claim.name,
+      action: 'login.failure',
+      target: device ? `device:${device.id}` : null,
+      address: ctx.address,
+      outcome: 'failure',
+      details: { via: ctx.via, kind: claim.kind, reason: checked.reason, detail: checked.detail },
     });
   }
 
-  private takeTicket(address: string, username: string, password: Buffer): Ticket | undefined {
-    const key = this.ticketKey(address, username, password);
-    const ticket = this.followUps.get(key);
-    if (ticket === undefined) return undefined;
-    this.followUps.delete(key);
-    return ticket.expiry > this.o.now() ? ticket : undefined;
+  /** The refusal (audited) when any of `keys` or the address is locked; undefined when none is. */
+  private async refuseLocked(
+    keys: readonly string[],
+    actorType: ActorType,
+    actor: string,
+    ctx: LoginContext,
+    details: Record<string, unknown>,
+  ): Promise<LoginRefused | undefined> {
+    const retryAfterMs = this.lockedFor(keys, ctx.address);
+    if (retryAfterMs === 0) return undefined;
+    await this.o.audit({
+      tenantId: null,
+      actorType,
+      actor,
+      action: 'login.failure',
+      target: null,
+      address: ctx.address,
+      outcome: 'failure',
+      details: { via: ctx.via, ...details, reason: 'locked-out', retryAfterMs },
+    });
+    return { ok: false, reason: 'locked-out', retryAfterMs };
   }
 
-  private lockedFor(key: string, address: string): number {
+  private lockedFor(keys: readonly string[], address: string): number {
     const now = this.o.now();
-    return Math.max(this.identities.check(key, now), this.addresses.check(address, now));
+    return Math.max(
+      this.addresses.check(address, now),
+      ...keys.map((key) => this.identities.check(key, now)),
+    );
   }
 
-  private succeeded(key: string, address: string): void {
-    this.identities.recordSuccess(key);
+  private succeeded(keys: readonly string[], address: string): void {
+    for (const key of keys) this.identities.recordSuccess(key);
     this.addresses.recordSuccess(address);
   }
 
-  private async countFailure(claim: Claim, ctx: LoginContext, tenantId: string | null): Promise<void> {
+  /** One failed guess: counted once on each identity it could have been aimed at, and once on the address. */
+  private async countFailure(
+    keys: readonly string[],
+    name: string,
+    ctx: LoginContext,
+    tenantId: string | null,
+  ): Promise<void> {
     const now = this.o.now();
-    const scopes: Array<['identity' | 'address', boolean]> = [
-      ['identity', this.identities.recordFailure(claim.key, now)],
-      ['address', this.addresses.recordFailure(ctx.address, now)],
-    ];
-    for (const [scope, locked] of scopes) {
-      if (!locked) continue;
-      this.o.logger.warn({ scope, identity: claim.name, address: ctx.address }, 'login locked out');
+    // Each lock started, with the identity key it concerns (for the address: the claim's own).
+    const locks: Array<{ scope: 'identity' | 'address'; key: string }> = [];
+    for (const key of keys) {
+      if (this.identities.recordFailure(key, now)) locks.push({ scope: 'identity', key });
+    }
+    if (this.addresses.recordFailure(ctx.address, now)) locks.push({ scope: 'address', key: keys[0] });
+    for (const { scope, key } of locks) {
+      this.o.logger.warn({ scope, identity: name, address: ctx.address }, 'login locked out');
       await this.o.audit({
         tenantId: scope === 'identity' ? tenantId : null,
-        actorType: claim.key.startsWith('user:') ? 'user' : 'device',
-        actor: claim.name,
+        actorType: key.startsWith('user:') ? 'user' : 'device',
+        actor: name,
         action: 'login.locked',
         target: null,
         address: ctx.address,
         outcome: 'failure',
         details: { via: ctx.via, scope, lockMs: this.o.lockout.lockMs },
       });
-    }
-  }
-
-  private async checkDeviceProof(proof: DeviceProof, cert: ParsedCertificate | undefined): Promise<Checked> {
-    switch (proof.kind) {
-      case 'token': {
-        const [credential] = await this.o.store.findCredentials('token', hashToken(proof.token));
-        return credential ? this.deviceOf(credential) : bad('unknown token');
-      }
-      case 'password': {
-        const candidates = await this.o.store.findCredentials('password', proof.username);
-        if (candidates.length === 0) {
-          await verifyPassword(proof.password, undefined); // the same work as a real check
-          return bad('unknown username');
-        }
-        // Two candidates only while a password is being rotated; each gets the full check.
-        for (const credential of candidates) {
-          if (await verifyPassword(proof.password, credential.secret ?? undefined))
-            return this.deviceOf(credential);
-        }
-        return bad('wrong password', await this.o.store.getDevice(candidates[0].deviceId));
-      }
-      case 'hmac': {
-        const candidates = await this.o.store.findCredentials('hmac', proof.deviceId);
-        for (const credential of candidates) {
-          const secret =
-            credential.secret &&
-            openSecret(this.o.secretKey, credential.secret, hmacSealContext(credential.id));
-          if (!secret) {
-            this.o.logger.error(
-              { credentialId: credential.id },
-              'hmac secret does not open with the server key',
-            );
-            continue;
-          }
-          const expected = computeHmac(secret, proof.nonce);
-          if (proof.proof.length === expected.length && timingSafeEqual(proof.proof, expected)) {
-            return this.deviceOf(credential);
-          }
-        }
-        return bad(
-          candidates.length === 0 ? 'no hmac secret' : 'wrong proof',
-          await this.o.store.getDevice(proof.deviceId),
-        );
-      }
-      case 'certificate':
-        return this.checkCertificate(cert, proof.verified);
-    }
-  }
-
-  /**
-   * A client certificate is accepted when
-   * 1. its fingerprint is registered (issued by the platform CA, or uploaded): TLS
-   *    proved possession of the key, so a registered fingerprint is enough even if
-   *    the certificate does not chain to our CA; or
-   * 2. a tenant CA signed it and its CN (or a SAN) names a device of that tenant.
-   *    Such certificates need no registration; the first login registers them, so
-   *    they can be listed and revoked, and a revoked fingerprint stays refused.
-   */
-  private async checkCertificate(cert: ParsedCertificate | undefined, verified: boolean): Promise<Checked> {
-    if (!cert) return bad('unreadable certificate');
-    const now = this.o.now();
-    if (!isValidAt(cert, now)) return bad('certificate expired or not yet valid');
-    const [registered] = await this.o.store.findCredentials('certificate', cert.fingerprint256);
-    if (registered) {
-      // Registered on first use, so trusted only while its tenant still trusts the CA.
-      const viaTenantCa = registered.label.startsWith(TENANT_CA_CERT_LABEL);
-      if (viaTenantCa && (await this.signingCas(cert, now, registered.tenantId)).length === 0) {
-        return bad('tenant CA no longer trusted');
-      }
-      return this.deviceOf(registered);
-    }
-    if (verified) return bad('certificate not registered'); // platform-CA certificates are always registered
-
-    for (const ca of await this.signingCas(cert, now)) {
-      for (const name of new Set([...cert.commonNames, ...cert.altNames])) {
-        const device = await this.o.store.getDevice(name);
-        if (!device || device.tenantId !== ca.tenantId) continue;
-        const known = (await this.o.store.listCredentials(device.id)).find(
-          (c) => c.kind === 'certificate' && c.lookup === cert.fingerprint256,
-        );
-        if (known)
-          return known.revokedAt === null ? this.deviceOf(known) : bad('certificate revoked', device);
-        const credential = await this.registerTenantCertificate(device, cert, ca.id);
-        return credential ? this.deviceOf(credential) : bad('certificate registration failed', device);
-      }
-    }
-    return bad('certificate not registered and not signed by a tenant CA');
-  }
-
-  /** The tenant CAs (of one tenant, or all) that signed `cert`. */
-  private async signingCas(cert: ParsedCertificate, now: number, tenantId?: string): Promise<TenantCa[]> {
-    const cas = await this.o.store.listTenantCas(tenantId);
-    return cas.filter((ca) => {
-      const parsed = this.parsedCa(ca.fingerprint256, ca.certPem);
-      return parsed !== undefined && issuedBy(cert, parsed, now);
-    });
-  }
-
-  private async registerTenantCertificate(
-    device: Device,
-    cert: ParsedCertificate,
-    caId: string,
-  ): Promise<Credential | undefined> {
-    const credential: Credential = {
-      id: randomId('c-'),
-      deviceId: device.id,
-      tenantId: device.tenantId,
-      kind: 'certificate',
-      lookup: cert.fingerprint256,
-      secret: null,
-      label: `${TENANT_CA_CERT_LABEL}${cert.subject}`,
-      createdAt: this.o.now(),
-      expiresAt: cert.notAfter,
-      revokedAt: null,
-    };
-    try {
-      await this.o.store.createCredential(credential);
-    } catch (err) {
-      // Two first logins at once: the other one registered it.
-      if (!isHalyardError(err, 'CONFLICT')) throw err;
-      return (await this.o.store.findCredentials('certificate', cert.fingerprint256))[0];
-    }
-    await this.o.audit({
-      tenantId: device.tenantId,
-      actorType: 'system',
-      actor: 'system',
-      action: 'credential.issue',
-      target: `device:${device.id}`,
-      address: null,
-      outcome: 'success',
-      details: {
-        kind: 'certificate',
-        credentialId: credential.id,
-        via: 'tenant-ca',
-        caId,
-        fingerprint256: cert.fingerprint256,
-      },
-    });
-    return credential;
-  }
-
-  private parsedCa(fingerprint: string, pem: string): ParsedCertificate | undefined {
-    if (!this.parsedCas.has(fingerprint)) {
-      if (this.parsedCas.size >= 10_000) this.parsedCas.clear();
-      this.parsedCas.set(fingerprint, parseCertificate(pem));
-    }
-    return this.parsedCas.get(fingerprint);
-  }
-
-  private async deviceOf(credential: Credential): Promise<Checked> {
-    if (credential.expiresAt !== null && credential.expiresAt < this.o.now())
-      return bad('credential expired');
-    const device = await this.o.store.getDevice(credential.deviceId);
-    if (!device) return bad('device missing');
-    if (!device.active) return { ok: false, reason: 'deactivated', detail: 'device deactivated', device };
-    return { ok: true, device, credential };
-  }
-}
-
-function claimOf(proof: DeviceProof, cert: ParsedCertificate | undefined): Claim {
-  switch (proof.kind) {
-    case 'token': {
-      // Never the token itself: a prefix of its hash names it in the audit log.
-      const id = hashToken(proof.token).slice(0, 16);
-      return { key: `token:${id}`, name: `token:${id}`, kind: 'token' };
-    }
-    case 'password':
-      return { key: `mqtt-user:${proof.username}`, name: proof.username, kind: 'password' };
-    case 'hmac':
-      return { key: `device:${proof.deviceId}`, name: proof.deviceId, kind: 'hmac' };
-    case 'certificate': {
-      const name = cert?.commonNames[0] ?? cert?.fingerprint256 ?? 'unreadable-certificate';
-      return { key: `device:${name}`, name, kind: 'certificate' };
     }
   }
 }

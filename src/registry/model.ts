@@ -1,7 +1,7 @@
 /**
  * The registry's records, as both stores keep them. Times are milliseconds since
  * the epoch. Secrets never appear here in clear: tokens as SHA-256, passwords as
- * scrypt hashes, HMAC secrets sealed with the server key (see secrets.ts).
+ * scrypt hashes, HMAC and TOTP secrets sealed with the server key (see secrets.ts).
  */
 import type { AclRule } from '../devices/acl.js';
 
@@ -31,8 +31,25 @@ export interface User {
   role: Role;
   passwordHash: string;
   active: boolean;
+  /**
+   * A confirmed TOTP second factor is on: sign-in needs a code too. Kept by the
+   * store's TOTP methods (UserTotp), never by createUser or updateUser.
+   */
+  totpEnabled: boolean;
   createdAt: number;
   updatedAt: number;
+}
+
+/** A person's TOTP second factor (RFC 6238): at most one per user, pending until a first code confirms it. */
+export interface UserTotp {
+  userId: string;
+  /** The shared secret, sealed with the server key (secrets.ts) under the context `totp:<userId>`. */
+  secret: string;
+  createdAt: number;
+  /** null while the enrolment is pending: the factor is not asked for until confirmed. */
+  confirmedAt: number | null;
+  /** The time step (Unix seconds / 30) of the last accepted code: a code of it or an earlier step is a replay. */
+  lastStep: number | null;
 }
 
 /** Per-device limits; 0 means "use the platform default" from the config. */

@@ -3,14 +3,15 @@
  * (permissions.ts via access.ts), validates (validate.ts), writes through the
  * store, appends the audit entry and emits the event — in that order, so no
  * caller can forget one of them. This class wires the parts together: tenants.ts,
- * users.ts, devices.ts for management, logins.ts for device and user logins,
- * sessions.ts for bearer tokens.
+ * users.ts, devices.ts for management, second-factor.ts for people's TOTP, logins.ts
+ * for device and user logins, sessions.ts for bearer tokens.
  *
  * Audit actions: tenant.create|update|delete, tenant-ca.add|remove, user.create|update|
- * delete, user.password.set|reset, api-token.create|revoke, profile.create|update|delete,
- * device.create|update|delete|activate|deactivate, acl.change, credential.issue|rotate|
- * revoke, login.success|failure|locked, logout. A refused action (NOT_AUTHORIZED) is
- * audited under the action it attempted, with outcome 'failure'.
+ * delete, user.password.set|reset, user.totp.enrol|confirm|disable|reset, api-token.create|
+ * revoke, profile.create|update|delete, device.create|update|delete|activate|deactivate,
+ * acl.change, credential.issue|rotate|revoke, login.success|failure|locked, logout. A
+ * refused action (NOT_AUTHORIZED) is audited under the action it attempted, with outcome
+ * 'failure'.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../core/logger.js';
@@ -30,6 +31,7 @@ import type {
   TenantCa,
   User,
 } from './model.js';
+import { SecondFactorAdmin, TotpKeeper } from './second-factor.js';
 import { SECRET_KEY_BYTES } from './secrets.js';
 import type {
   Actor,
@@ -44,8 +46,10 @@ import type {
   NewProfile,
   NewTenant,
   NewUser,
+  PasswordLogin,
   RegistryEvents,
   RegistryService,
+  TotpEnrolment,
   UserLogin,
 } from './service.js';
 import { SessionKeeper } from './sessions.js';
@@ -57,7 +61,7 @@ import { checkInt } from './validate.js';
 export interface RegistryOptions {
   store: RegistryStore;
   logger: Logger;
-  /** 32 bytes, seals HMAC secrets (secrets.ts). */
+  /** 32 bytes, seals HMAC and TOTP secrets (secrets.ts). */
   secretKey: Buffer;
   /** The platform CA: issues device client certificates. */
   ca: CertificateAuthority;
@@ -75,6 +79,7 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistrySe
   private readonly users: UserAdmin;
   private readonly devices: DeviceAdmin;
   private readonly gate: LoginGate;
+  private readonly secondFactors: SecondFactorAdmin;
   private readonly sessions: SessionKeeper;
 
   constructor(opts: RegistryOptions) {
@@ -85,7 +90,8 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistrySe
     this.store = opts.store;
     this.logger = opts.logger;
     this.now = opts.now ?? Date.now;
-    this.access = new Access(opts.store, this.now);
+    this.access = new Access(opts.store, (entry) => this.audit(entry));
+    const totp = new TotpKeeper(opts.store, opts.secretKey, this.now, opts.logger);
     this.gate = new LoginGate({
       store: opts.store,
       logger: opts.logger,
@@ -93,6 +99,7 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistrySe
       lockout: opts.lockout,
       now: this.now,
       audit: (entry) => this.audit(entry),
+      totp,
     });
     this.sessions = new SessionKeeper(opts.store, opts.logger, opts.sessionTtlMs, this.now);
     const ctx: RegistryContext = {
@@ -103,6 +110,7 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistrySe
     };
     this.tenants = new TenantAdmin(ctx);
     this.users = new UserAdmin(ctx, this.gate);
+    this.secondFactors = new SecondFactorAdmin(ctx, totp, this.gate);
     this.devices = new DeviceAdmin(ctx, opts.secretKey, opts.ca);
   }
 
@@ -161,6 +169,18 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistrySe
   }
   revokeApiToken(actor: Actor, id: string): Promise<void> {
     return this.users.revokeApiToken(actor, id);
+  }
+  enrolTotp(actor: Actor): Promise<TotpEnrolment> {
+    return this.secondFactors.enrol(actor);
+  }
+  confirmTotp(actor: Actor, code: string): Promise<void> {
+    return this.secondFactors.confirm(actor, code);
+  }
+  disableTotp(actor: Actor, code: string): Promise<void> {
+    return this.secondFactors.disable(actor, code);
+  }
+  resetTotp(actor: Actor, userId: string): Promise<void> {
+    return this.secondFactors.reset(actor, userId);
   }
   ensurePlatformAdmin(): Promise<{ username: string; password: string } | undefined> {
     return this.users.ensurePlatformAdmin();
@@ -236,13 +256,17 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistrySe
   }
 
   async audit(entry: Omit<AuditEntry, 'id' | 'at'>): Promise<void> {
-    await this.store.appendAudit({ ...entry, at: this.now() });
+    this.fire('audit.appended', await this.store.appendAudit({ ...entry, at: this.now() }));
   }
 
   // ---- logins and sessions (logins.ts, sessions.ts) ------------------------------------------
 
-  loginUser(username: string, password: string, ctx: LoginContext): Promise<UserLogin> {
-    return this.gate.loginUser(username, password, ctx);
+  loginUser(username: string, password: string, ctx: LoginContext, totp?: string): Promise<UserLogin> {
+    return this.gate.loginUser(username, password, ctx, totp);
+  }
+
+  loginPassword(username: string, password: Buffer, ctx: LoginContext): Promise<PasswordLogin> {
+    return this.gate.loginPassword(username, password, ctx);
   }
 
   loginDevice(proof: DeviceProof, ctx: LoginContext): Promise<DeviceLogin> {

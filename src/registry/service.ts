@@ -128,13 +128,27 @@ export interface LoginContext {
   via: string;
 }
 
-export type LoginFailure = 'bad-credentials' | 'locked-out' | 'deactivated';
+/** 'totp-required': a person's password was right, but their second factor's code is missing. */
+export type LoginFailure = 'bad-credentials' | 'locked-out' | 'deactivated' | 'totp-required';
+
+export type LoginRefused = { ok: false; reason: LoginFailure; retryAfterMs?: number };
 
 export type DeviceLogin =
-  | { ok: true; device: Device; profile: DeviceProfile | undefined; credential: Credential }
-  | { ok: false; reason: LoginFailure; retryAfterMs?: number };
+  { ok: true; device: Device; profile: DeviceProfile | undefined; credential: Credential } | LoginRefused;
 
-export type UserLogin = { ok: true; user: User } | { ok: false; reason: LoginFailure; retryAfterMs?: number };
+export type UserLogin = { ok: true; user: User } | LoginRefused;
+
+/** A username and password that may be a device's password credential or a person's (MQTT). */
+export type PasswordLogin =
+  | ({ as: 'device' } & Extract<DeviceLogin, { ok: true }>)
+  | ({ as: 'person' } & Extract<UserLogin, { ok: true }>)
+  | LoginRefused;
+
+/** What an authenticator app needs to enrol: the secret (base32) and the otpauth:// URL a QR code carries. */
+export interface TotpEnrolment {
+  secret: string;
+  otpauthUrl: string;
+}
 
 export interface RegistryEvents {
   'device.created': [device: Device];
@@ -150,6 +164,8 @@ export interface RegistryEvents {
   'user.changed': [user: User];
   'user.deleted': [user: User];
   'tenant.ca.changed': [tenantId: string];
+  /** Every audit entry, once stored (live views of the audit log). */
+  'audit.appended': [entry: AuditEntry];
 }
 
 export interface RegistryService {
@@ -199,10 +215,28 @@ export interface RegistryService {
   listApiTokens(actor: Actor): Promise<ApiToken[]>;
   revokeApiToken(actor: Actor, id: string): Promise<void>;
 
+  /** Starts (or restarts) the actor's own TOTP enrolment; inactive until confirmTotp. CONFLICT when it is on. */
+  enrolTotp(actor: Actor): Promise<TotpEnrolment>;
+  /** Turns the pending enrolment on with a first code (INVALID_INPUT on a wrong one). */
+  confirmTotp(actor: Actor, code: string): Promise<void>;
+  /** Turns the actor's own second factor off; needs a current code (counted toward lockout when wrong). */
+  disableTotp(actor: Actor, code: string): Promise<void>;
+  /** An admin removes another person's second factor (a lost phone); they sign in with the password alone. */
+  resetTotp(actor: Actor, userId: string): Promise<void>;
+
   queryAudit(actor: Actor, query: AuditQuery): Promise<AuditEntry[]>;
 
-  /** Password login of a person (REST, dashboard, MQTT console). Lockout and audit included. */
-  loginUser(username: string, password: string, ctx: LoginContext): Promise<UserLogin>;
+  /**
+   * Password login of a person (REST API, dashboard), with the code of their second
+   * factor when they have one ('totp-required' without it). Lockout and audit included.
+   */
+  loginUser(username: string, password: string, ctx: LoginContext, totp?: string): Promise<UserLogin>;
+  /**
+   * An MQTT username and password: a device's password credential, else a person
+   * (the dashboard's MQTT console). Both checks are one guess: at most one failure
+   * is counted. A person with a second factor is refused ('totp-required').
+   */
+  loginPassword(username: string, password: Buffer, ctx: LoginContext): Promise<PasswordLogin>;
   /** Creates a browser session for a logged-in user; returns the cookie value. */
   createSession(user: User, ctx: LoginContext): Promise<{ token: string; expiresAt: number }>;
   /** The actor behind a session cookie or an API token (Bearer), or undefined. */
@@ -227,7 +261,7 @@ export interface RegistryService {
 
   /** First start: creates the platform admin with a random password when no user exists; returns it once. */
   ensurePlatformAdmin(): Promise<{ username: string; password: string } | undefined>;
-  /** `halyard admin reset-password`: a new random password for a platform admin. */
+  /** `halyard admin reset-password`: a new random password for a platform admin, whose second factor is removed. */
   resetAdminPassword(username?: string): Promise<{ username: string; password: string }>;
 
   on<E extends keyof RegistryEvents>(event: E, listener: (...args: RegistryEvents[E]) => void): this;

@@ -8,6 +8,7 @@ import { deviceListTests } from './store-suite/device-list.js';
 import { deviceTests, profileTests } from './store-suite/devices.js';
 import { lifecycleTests } from './store-suite/lifecycle.js';
 import { tenantTests, userTests } from './store-suite/tenants-users.js';
+import { totpTests } from './store-suite/totp.js';
 
 export type OpenedRegistryStore = OpenedStore<RegistryStore>;
 
@@ -25,6 +26,7 @@ export function describeRegistryStoreConformance(
   describeStoreConformance(`RegistryStore conformance: ${name}`, open, options, (ctx) => {
     describe('tenants', () => tenantTests(ctx));
     describe('users', () => userTests(ctx));
+    describe('second factors (TOTP)', () => totpTests(ctx));
     describe('profiles', () => profileTests(ctx));
     describe('devices', () => deviceTests(ctx));
     describe('listDevices', () => deviceListTests(ctx));

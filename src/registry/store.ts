@@ -24,6 +24,7 @@ import type {
   TenantCa,
   User,
   UserSession,
+  UserTotp,
 } from './model.js';
 
 export interface DeviceQuery {
@@ -84,6 +85,19 @@ export interface RegistryStore {
   listUsers(filter?: { tenantId?: string | null }): Promise<User[]>;
   updateUser(id: string, patch: UserPatch): Promise<User | undefined>;
   deleteUser(id: string): Promise<boolean>;
+
+  // A person's TOTP second factor. Each write is one conditional statement, so two
+  // nodes (or two requests) racing on it cannot both win: a code is accepted once.
+  /** The second factor, pending or confirmed; undefined when the user has none (or does not exist). */
+  getUserTotp(userId: string): Promise<UserTotp | undefined>;
+  /** A pending enrolment with this sealed secret, replacing a pending one; false (nothing written) when one is confirmed. */
+  beginUserTotp(userId: string, secret: string, at: number): Promise<boolean>;
+  /** Confirms the pending enrolment if it still has this secret, recording `step` as used; whether it did. */
+  confirmUserTotp(userId: string, secret: string, at: number, step: number): Promise<boolean>;
+  /** Records `step` as used; false when the factor is not confirmed or a code of `step` or later was accepted. */
+  advanceUserTotp(userId: string, step: number): Promise<boolean>;
+  /** Removes the second factor, pending or confirmed; whether there was one. */
+  clearUserTotp(userId: string): Promise<boolean>;
 
   createProfile(profile: DeviceProfile): Promise<void>;
   getProfile(id: string): Promise<DeviceProfile | undefined>;

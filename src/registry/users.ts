@@ -60,6 +60,7 @@ export class UserAdmin {
       role,
       passwordHash: await hashPassword(password),
       active: true,
+      totpEnabled: false,
       createdAt: now,
       updatedAt: now,
     };
@@ -203,6 +204,7 @@ export class UserAdmin {
       role: 'admin',
       passwordHash: await hashPassword(password),
       active: true,
+      totpEnabled: false,
       createdAt: now,
       updatedAt: now,
     };
@@ -224,7 +226,9 @@ export class UserAdmin {
     const user = await this.store.getUserByUsername(username);
     if (!user || user.tenantId !== null || user.role !== 'admin') throw notFound('user', username);
     const password = generatePassword();
-    // A reset is a recovery: the account is active again and any lock on it is lifted.
+    // A reset is a recovery: the account is active again, any lock on it is lifted, and
+    // a second factor whose phone may be lost is removed (the admin can enrol again).
+    const totpRemoved = await this.store.clearUserTotp(user.id);
     const updated = await this.store.updateUser(user.id, {
       passwordHash: await hashPassword(password),
       active: true,
@@ -235,15 +239,15 @@ export class UserAdmin {
     this.gate.clearUser(username);
     await this.access.record(SYSTEM_ACTOR, 'user.password.reset', `user:${username}`, null, {
       userId: user.id,
+      totpRemoved,
     });
     this.fire('user.changed', updated);
     return { username, password };
   }
 
   /** API tokens belong to a person: the system actor has none. */
-  private async actingUser(actor: Actor, action: string): Promise<User> {
-    const user = actor.type === 'system' ? undefined : await this.store.getUser(actor.id);
-    return user ?? this.access.refuse(actor, action, null, actor.tenantId, 'API tokens belong to users');
+  private actingUser(actor: Actor, action: string): Promise<User> {
+    return this.access.actingUser(actor, action, 'API tokens');
   }
 
   /** The platform must keep one active platform admin, or nobody could manage tenants. */

@@ -23,10 +23,13 @@ export function registerSessionRoutes(app: ApiApp, deps: RouteDeps): void {
     '/auth/login',
     {
       schema: {
-        summary: 'Sign in with username and password',
+        summary: 'Sign in with username and password (and a TOTP code, if the user has a second factor)',
         description:
           'Returns a session token (usable as a Bearer token) and sets the HttpOnly session cookie. ' +
-          'Unknown users and wrong passwords get the same 401; repeated failures lock the identity and the address (429).',
+          'Unknown users and wrong passwords get the same 401; repeated failures lock the identity and the address (429). ' +
+          'A user with a second factor must also send `totp`: without it a right password is answered with ' +
+          '401 TOTP_REQUIRED (send the same request again with the code); a wrong or already used code is a ' +
+          '401 UNAUTHENTICATED and counts toward the lock like a wrong password.',
         tags,
         security: [],
         body: LoginInput,
@@ -38,15 +41,22 @@ export function registerSessionRoutes(app: ApiApp, deps: RouteDeps): void {
     },
     async (request, reply) => {
       const ctx = { address: request.ip, via: 'http' };
-      const result = await registry.loginUser(request.body.username, request.body.password, ctx);
+      const { username, password, totp } = request.body;
+      const result = await registry.loginUser(username, password, ctx, totp);
       if (!result.ok) {
         if (result.reason === 'locked-out') {
           throw new HalyardError('LOCKED_OUT', 'too many failed sign-ins; try again later', {
             retryAfterMs: result.retryAfterMs ?? 60_000,
           });
         }
+        if (result.reason === 'totp-required') {
+          throw new HalyardError('TOTP_REQUIRED', 'enter the current code of your second factor', {
+            field: 'totp',
+          });
+        }
         // Deactivated users get the same answer as a wrong password: nothing to learn by probing.
-        throw new HalyardError('UNAUTHENTICATED', 'wrong username or password');
+        const wrong = totp === undefined ? 'wrong username or password' : 'wrong username, password or code';
+        throw new HalyardError('UNAUTHENTICATED', wrong);
       }
       const session = await registry.createSession(result.user, ctx);
       setSessionCookie(reply, session.token, session.expiresAt, secureCookies);

@@ -113,6 +113,7 @@ async function deviceOf(opts: TelemetryApiOptions, token: string, address: strin
     case 'deactivated':
       throw new HalyardError('NOT_AUTHORIZED', 'the device is deactivated');
     case 'bad-credentials':
+    case 'totp-required': // people only: a device login never asks for a second factor
       throw new HalyardError('UNAUTHENTICATED', 'the device token is invalid, expired or revoked');
   }
 }

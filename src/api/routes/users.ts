@@ -84,6 +84,25 @@ export function registerUserRoutes(app: ApiApp, { registry }: RouteDeps): void {
   );
 
   app.delete(
+    '/users/:id/totp',
+    {
+      schema: {
+        summary: "Remove a user's second factor (a lost phone)",
+        description:
+          "For an admin of the user's tenant, or a platform admin; never for one's own (turn that off with " +
+          'DELETE /api/me/totp and a code). The user then signs in with the password alone and may enrol again.',
+        tags,
+        params: IdParams,
+        response: { 204: NoContent, ...errorResponses() },
+      },
+    },
+    async (request, reply) => {
+      await registry.resetTotp(actorOf(request), request.params.id);
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete(
     '/users/:id',
     {
       schema: {

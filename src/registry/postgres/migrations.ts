@@ -159,6 +159,17 @@ export const REGISTRY_PG_MIGRATIONS: readonly PgMigration[] = [
       ALTER TABLE tenants ADD COLUMN key_retention_days JSONB NOT NULL DEFAULT '{}';
     `),
   },
+  {
+    version: 5,
+    description: 'TOTP second factor of people',
+    // All NULL: no second factor. A secret without confirmed_at is a pending enrolment.
+    up: sql(`
+      ALTER TABLE users ADD COLUMN totp_secret TEXT;
+      ALTER TABLE users ADD COLUMN totp_created_at BIGINT;
+      ALTER TABLE users ADD COLUMN totp_confirmed_at BIGINT;
+      ALTER TABLE users ADD COLUMN totp_last_step BIGINT;
+    `),
+  },
 ];
 
 /** The record field behind each named unique or foreign-key constraint above, for CONFLICT and NOT_FOUND. */

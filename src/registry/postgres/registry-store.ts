@@ -10,10 +10,12 @@ import type {
   TenantCa,
   User,
   UserSession,
+  UserTotp,
 } from '../model.js';
 import { lookupTaken, profileInUse, tenantInUse } from '../sql/conflicts.js';
 import { auditWhere, deviceWhere, pageLimit, pageOffset, type SqlDialect } from '../sql/queries.js';
 import * as rows from '../sql/rows.js';
+import { totpStatements as totp, type Statement } from '../sql/totp.js';
 import type {
   AuditQuery,
   DevicePatch,
@@ -135,6 +137,33 @@ export class PostgresRegistryStore implements RegistryStore {
     return this.db.run('delete the user', () =>
       this.db.exec('DELETE FROM users WHERE id = $1', [id]).then((n) => n > 0),
     );
+  }
+
+  getUserTotp(userId: string): Promise<UserTotp | undefined> {
+    const q = totp.get(userId);
+    return this.db.run('read the second factor', () =>
+      this.db.one(numbered(q.sql), q.params, rows.userTotpFromRow),
+    );
+  }
+
+  beginUserTotp(userId: string, secret: string, at: number): Promise<boolean> {
+    return this.changes('enrol the second factor', totp.begin(userId, secret, at));
+  }
+
+  confirmUserTotp(userId: string, secret: string, at: number, step: number): Promise<boolean> {
+    return this.changes('confirm the second factor', totp.confirm(userId, secret, at, step));
+  }
+
+  advanceUserTotp(userId: string, step: number): Promise<boolean> {
+    return this.changes('record the second-factor code', totp.advance(userId, step));
+  }
+
+  clearUserTotp(userId: string): Promise<boolean> {
+    return this.changes('remove the second factor', totp.clear(userId));
+  }
+
+  private changes(what: string, q: Statement): Promise<boolean> {
+    return this.db.run(what, async () => (await this.db.exec(numbered(q.sql), q.params)) > 0);
   }
 
   // Profiles

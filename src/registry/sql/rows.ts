@@ -16,6 +16,7 @@ import type {
   TenantCa,
   User,
   UserSession,
+  UserTotp,
 } from '../model.js';
 
 /** An INSERT of one record: the table, its columns and the values in that order. */
@@ -237,6 +238,10 @@ export interface UserRow {
   active: Bool;
   created_at: number;
   updated_at: number;
+  totp_secret: string | null;
+  totp_created_at: number | null;
+  totp_confirmed_at: number | null;
+  totp_last_step: number | null;
 }
 
 export const userFromRow = (r: UserRow): User => ({
@@ -246,9 +251,22 @@ export const userFromRow = (r: UserRow): User => ({
   role: r.role,
   passwordHash: r.password_hash,
   active: bool(r.active),
+  totpEnabled: r.totp_confirmed_at !== null,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
+
+/** Undefined for a user without a second factor. */
+export const userTotpFromRow = (r: UserRow): UserTotp | undefined =>
+  r.totp_secret === null || r.totp_created_at === null
+    ? undefined
+    : {
+        userId: r.id,
+        secret: r.totp_secret,
+        createdAt: r.totp_created_at,
+        confirmedAt: r.totp_confirmed_at,
+        lastStep: r.totp_last_step,
+      };
 
 export interface ProfileRow {
   id: string;

@@ -156,4 +156,17 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    description: 'TOTP second factor of people',
+    up(db) {
+      // All NULL: no second factor. A secret without confirmed_at is a pending enrolment.
+      db.exec(`
+        ALTER TABLE users ADD COLUMN totp_secret TEXT;
+        ALTER TABLE users ADD COLUMN totp_created_at INTEGER;
+        ALTER TABLE users ADD COLUMN totp_confirmed_at INTEGER;
+        ALTER TABLE users ADD COLUMN totp_last_step INTEGER;
+      `);
+    },
+  },
 ];

@@ -10,10 +10,12 @@ import type {
   TenantCa,
   User,
   UserSession,
+  UserTotp,
 } from '../model.js';
 import { lookupTaken, profileInUse, tenantInUse } from '../sql/conflicts.js';
 import { auditWhere, deviceWhere, pageLimit, pageOffset, type SqlDialect } from '../sql/queries.js';
 import * as rows from '../sql/rows.js';
+import { totpStatements as totp, type Statement } from '../sql/totp.js';
 import type {
   AuditQuery,
   DevicePatch,
@@ -130,6 +132,31 @@ export class SqliteRegistryStore implements RegistryStore {
   deleteUser(id: string): Promise<boolean> {
     // Sessions and API tokens go with it (ON DELETE CASCADE).
     return this.db.run('delete the user', () => this.db.exec('DELETE FROM users WHERE id = ?', id) > 0);
+  }
+
+  getUserTotp(userId: string): Promise<UserTotp | undefined> {
+    const q = totp.get(userId);
+    return this.db.run('read the second factor', () => this.db.one(q.sql, q.params, rows.userTotpFromRow));
+  }
+
+  beginUserTotp(userId: string, secret: string, at: number): Promise<boolean> {
+    return this.changes('enrol the second factor', totp.begin(userId, secret, at));
+  }
+
+  confirmUserTotp(userId: string, secret: string, at: number, step: number): Promise<boolean> {
+    return this.changes('confirm the second factor', totp.confirm(userId, secret, at, step));
+  }
+
+  advanceUserTotp(userId: string, step: number): Promise<boolean> {
+    return this.changes('record the second-factor code', totp.advance(userId, step));
+  }
+
+  clearUserTotp(userId: string): Promise<boolean> {
+    return this.changes('remove the second factor', totp.clear(userId));
+  }
+
+  private changes(what: string, q: Statement): Promise<boolean> {
+    return this.db.run(what, () => this.db.exec(q.sql, ...q.params) > 0);
   }
 
   // Profiles

@@ -38,6 +38,7 @@ export const user = (id: string, over: Partial<User> = {}): User => ({
   role: 'operator',
   passwordHash: `$scrypt$N=16384,r=8,p=1$salt$hash-of-${id}`,
   active: true,
+  totpEnabled: false,
   createdAt: T0,
   updatedAt: T0,
   ...over,
