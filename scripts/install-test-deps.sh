@@ -9,4 +9,4 @@ set -euo pipefail
 if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends mosquitto mosquitto-clients postgresql ca-certificates coreutils gcc libc6-dev chromium
+$SUDO apt-get install -y -q --no-install-recommends mosquitto mosquitto-clients postgresql ca-certificates coreutils gcc libc6-dev chromium fonts-liberation
