@@ -1,29 +1,48 @@
 /**
- * Telemetry store measurement (not a test): `node dist/bench/telemetry-store.js`
- * after `npm run build`. On SQLite (synchronous=FULL, the default) it prints
- * write throughput in batches of 1,000 and 10,000 points, then loads 30 days of
- * 1-second data for one key (2.6 M points) and times an hourly aggregate over
- * the 30 days (p50/p95 of 20 runs) from the 1-hour rollup, aligned and with
- * unaligned edges (rollup middle + raw edges).
+ * Telemetry store measurement (not a test): `node dist/bench/telemetry-store.js
+ * [--no-postgres]` after `npm run build`.
+ *
+ * 1. SQLite write throughput (synchronous=FULL and NORMAL) in batches of 1,000
+ *    and 10,000 points of one key, and in the MQTT ingest's shape (1,000
+ *    devices × 10 keys × 5 points a batch), the latter also without rollups
+ *    (the same points and latest values written with plain INSERTs into the
+ *    same schema): the difference is what maintaining the rollups costs.
+ * 2. On SQLite and on a throw-away PostgreSQL cluster (bench/lib/postgres.ts,
+ *    default durability, pinned to CPU 0): loads 30 days of 1-second data for
+ *    one key (2.6 M points) through the store's write path, then times hourly
+ *    aggregates over the 30 days (p50/p95 of 20 runs): aligned (the 1-hour
+ *    rollup), with unaligned edges (rollups + raw edges), and median over one
+ *    day (raw points; median is refused beyond MEDIAN_MAX_POINTS).
  */
-import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Aggregation, DataPoint } from '../src/telemetry/model.js';
+import { PostgresTelemetryStore } from '../src/telemetry/postgres/telemetry-store.js';
+import { encodeValue } from '../src/telemetry/sql/codec.js';
 import { SqliteTelemetryStore } from '../src/telemetry/sqlite/telemetry-store.js';
+import type { TelemetryStore } from '../src/telemetry/store.js';
+import { startPostgres } from './lib/postgres.js';
 
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 const T0 = 1_700_006_400_000;
+const MONTH_POINTS = 30 * 86_400;
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-async function writeRate(store: SqliteTelemetryStore, batch: number, total: number, key: string) {
+const rate = (points: number, startMs: number) => Math.round(points / ((performance.now() - startMs) / 1000));
+const fmt = (x: number) => x.toLocaleString('en-US');
+
+/** `total` points of one key, one a second, written in batches of `batch`. */
+async function writeRate(store: TelemetryStore, batch: number, total: number, key: string) {
   const start = performance.now();
   for (let i = 0; i < total; i += batch) {
     const points: DataPoint[] = [];
-    for (let j = 0; j < batch; j++) {
+    for (let j = 0; j < batch && i + j < total; j++) {
       points.push({
         tenantId: 't1',
         seriesId: 'bench',
@@ -34,56 +53,130 @@ async function writeRate(store: SqliteTelemetryStore, batch: number, total: numb
     }
     await store.write(points);
   }
-  return total / ((performance.now() - start) / 1000);
+  return rate(total, start);
 }
 
-async function timeAggregate(store: SqliteTelemetryStore, from: number, to: number, fn: Aggregation) {
-  const times: number[] = [];
-  let buckets = 0;
-  for (let i = 0; i < 20; i++) {
-    const start = performance.now();
-    buckets = (await store.aggregate({ seriesId: 'bench', keys: ['v'], from, to, bucketMs: 3_600_000, fn }))
-      .length;
-    times.push(performance.now() - start);
+/** The ingest's batches: 1,000 devices × 10 keys × 5 messages 100 ms apart. */
+function ingestBatches(count: number): DataPoint[][] {
+  const batches: DataPoint[][] = [];
+  for (let b = 0; b < count; b++) {
+    const points: DataPoint[] = [];
+    for (let d = 0; d < 1000; d++) {
+      for (let m = 0; m < 5; m++) {
+        const ts = T0 + (b * 5 + m) * 100 + d;
+        for (let k = 0; k < 10; k++) {
+          points.push({ tenantId: 't1', seriesId: `dev-${d}`, key: `k${k}`, ts, value: k + m / 4 });
+        }
+      }
+    }
+    batches.push(points);
   }
-  times.sort((a, b) => a - b);
-  return { buckets, p50: percentile(times, 50), p95: percentile(times, 95) };
+  return batches;
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'halyard-bench-telemetry-'));
-try {
+/** The same rows as the store writes for points and latest values, without rollups. */
+function writeWithoutRollups(path: string, batches: DataPoint[][]): number {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  const insert = db.prepare(
+    `INSERT INTO points (series_id, key, ts, value_type, value_num, value_text) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT DO NOTHING`,
+  );
+  const latest = db.prepare(
+    `INSERT INTO latest (series_id, key, tenant_id, ts, value_type, value_num, value_text) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (series_id, key) DO UPDATE SET ts = excluded.ts, value_type = excluded.value_type,
+       value_num = excluded.value_num, value_text = excluded.value_text WHERE excluded.ts >= latest.ts`,
+  );
+  const write = db.transaction((points: DataPoint[]) => {
+    const newest = new Map<string, DataPoint>();
+    for (const p of points) {
+      const v = encodeValue(p.value);
+      insert.run(p.seriesId, p.key, p.ts, v.type, v.num, v.text);
+      newest.set(`${p.seriesId}\u0000${p.key}`, p);
+    }
+    for (const p of newest.values()) {
+      const v = encodeValue(p.value);
+      latest.run(p.seriesId, p.key, p.tenantId, p.ts, v.type, v.num, v.text);
+    }
+  });
+  const start = performance.now();
+  for (const b of batches) write.immediate(b);
+  const result = rate(batches.length * batches[0].length, start);
+  db.close();
+  return result;
+}
+
+async function sqliteWrites(dir: string): Promise<void> {
   for (const synchronous of ['full', 'normal'] as const) {
     const store = SqliteTelemetryStore.open(join(dir, `rate-${synchronous}.db`), { synchronous });
     const r1k = await writeRate(store, 1_000, 200_000, 'a');
     const r10k = await writeRate(store, 10_000, 500_000, 'b');
     console.log(
-      `sqlite synchronous=${synchronous}: ${Math.round(r1k)} points/s in batches of 1,000, ` +
-        `${Math.round(r10k)} points/s in batches of 10,000`,
+      `sqlite synchronous=${synchronous}: ${fmt(r1k)} points/s in batches of 1,000, ` +
+        `${fmt(r10k)} points/s in batches of 10,000`,
     );
     await store.close();
   }
+  const batches = ingestBatches(20);
+  const withRollups = SqliteTelemetryStore.open(join(dir, 'ingest.db'));
+  const start = performance.now();
+  for (const b of batches) await withRollups.write(b);
+  const full = rate(batches.length * batches[0].length, start);
+  await withRollups.close();
+  const plainPath = join(dir, 'plain.db');
+  await SqliteTelemetryStore.open(plainPath).close();
+  const plain = writeWithoutRollups(plainPath, batches);
+  console.log(
+    `sqlite synchronous=full, ingest shape (50,000 points = 10,000 device keys a batch): ` +
+      `${fmt(full)} points/s with rollups, ${fmt(plain)} without (rollups cost ${Math.round((1 - full / plain) * 100)}%)`,
+  );
+}
 
-  const store = SqliteTelemetryStore.open(join(dir, 'month.db'), { synchronous: 'normal' });
-  const total = 30 * 86_400;
-  const loadRate = await writeRate(store, 10_000, total, 'v');
-  console.log(`loaded ${total} points (30 days at 1 s) at ${Math.round(loadRate)} points/s`);
+async function timeAggregate(store: TelemetryStore, from: number, to: number, fn: Aggregation, runs = 20) {
+  const times: number[] = [];
+  let buckets = 0;
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    buckets = (await store.aggregate({ seriesId: 'bench', keys: ['v'], from, to, bucketMs: HOUR, fn }))
+      .length;
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(0));
+  return `${buckets} buckets, p50 ${ms(percentile(times, 50))} ms, p95 ${ms(percentile(times, 95))} ms`;
+}
+
+async function monthOfSeconds(name: string, store: TelemetryStore): Promise<void> {
+  const loadRate = await writeRate(store, 50_000, MONTH_POINTS, 'v');
+  console.log(`${name}: loaded ${fmt(MONTH_POINTS)} points (30 days at 1 s) at ${fmt(loadRate)} points/s`);
   for (const fn of ['avg', 'max', 'last'] as const) {
-    const aligned = await timeAggregate(store, T0, T0 + 30 * DAY, fn);
     console.log(
-      `30 days → 1 h buckets, ${fn}, aligned (1 h rollup): ${aligned.buckets} buckets, ` +
-        `p50 ${aligned.p50.toFixed(2)} ms, p95 ${aligned.p95.toFixed(2)} ms`,
+      `${name}: 30 days → 1 h buckets, ${fn}, aligned: ${await timeAggregate(store, T0, T0 + 30 * DAY, fn)}`,
     );
   }
   const edges = await timeAggregate(store, T0 + 1_234_567, T0 + 30 * DAY - 765_432, 'avg');
-  console.log(
-    `30 days → 1 h buckets, avg, unaligned (rollup + raw edges): ${edges.buckets} buckets, ` +
-      `p50 ${edges.p50.toFixed(2)} ms, p95 ${edges.p95.toFixed(2)} ms`,
-  );
-  const median = await timeAggregate(store, T0, T0 + 30 * DAY, 'median');
-  console.log(
-    `30 days → 1 h buckets, median (raw): p50 ${median.p50.toFixed(0)} ms, p95 ${median.p95.toFixed(0)} ms`,
-  );
-  await store.close();
+  console.log(`${name}: 30 days → 1 h buckets, avg, unaligned (rollups + raw edges): ${edges}`);
+  const median = await timeAggregate(store, T0, T0 + DAY, 'median', 5);
+  console.log(`${name}: 1 day (86,400 points) → 1 h buckets, median (raw): ${median}`);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'halyard-bench-telemetry-'));
+try {
+  await sqliteWrites(dir);
+  const sqlite = SqliteTelemetryStore.open(join(dir, 'month.db'), { synchronous: 'normal' });
+  await monthOfSeconds('sqlite', sqlite);
+  await sqlite.close();
+  if (!process.argv.includes('--no-postgres')) {
+    const cluster = await startPostgres(0);
+    try {
+      const pg = await PostgresTelemetryStore.open(cluster.url);
+      await monthOfSeconds('postgres', pg);
+      await pg.close();
+    } finally {
+      await cluster.stop();
+    }
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

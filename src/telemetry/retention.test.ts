@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { openTestRegistry, type TestRegistry } from '../../test/helpers/registry.js';
 import { tempDir } from '../../test/helpers/temp-dir.js';
@@ -43,14 +44,55 @@ function kept(points: readonly DataPoint[], tenants: readonly Tenant[]): DataPoi
   });
 }
 
+/**
+ * Every rollup row is what its bucket's remaining raw points give, and no row
+ * is left for a bucket without points: retention cut the rollups exactly.
+ */
+function assertRollupsMatchPoints(path: string): void {
+  const db = new Database(path, { readonly: true });
+  try {
+    for (const [table, ms] of [
+      ['rollup_1m', 60_000],
+      ['rollup_1h', HOUR],
+    ] as const) {
+      const stored = db
+        .prepare(`SELECT series_id, key, bucket_ts, n, min_v, max_v, first_ts, last_ts, sum_v FROM ${table}`)
+        .all() as Record<string, unknown>[];
+      const expected = db
+        .prepare(
+          `SELECT series_id, key, ts - ts % ? AS bucket_ts, count(*) AS n, min(value_num) AS min_v,
+                  max(value_num) AS max_v, min(ts) AS first_ts, max(ts) AS last_ts, total(value_num) AS sum_v
+             FROM points GROUP BY series_id, key, bucket_ts`,
+        )
+        .all(ms) as Record<string, unknown>[];
+      const id = (r: Record<string, unknown>) =>
+        `${String(r.series_id)}/${String(r.key)}/${Number(r.bucket_ts)}`;
+      const byId = new Map(stored.map((r) => [id(r), r]));
+      assert.equal(stored.length, expected.length, `${table}: rows`);
+      for (const e of expected) {
+        const r = byId.get(id(e));
+        assert.ok(r, `${table}: ${id(e)} missing`);
+        const { sum_v: sum, ...rest } = r;
+        const { sum_v: expectedSum, ...expectedRest } = e;
+        assert.deepEqual(rest, expectedRest, `${table}: ${id(e)}`);
+        assert.ok(Math.abs(Number(sum) - Number(expectedSum)) < 1e-6, `${table}: ${id(e)} sum`);
+      }
+    }
+  } finally {
+    db.close();
+  }
+}
+
 describe('RetentionJob', () => {
   let reg: TestRegistry;
   let store: SqliteTelemetryStore;
   let job: RetentionJob;
+  let dbPath: string;
 
   beforeEach(async () => {
     reg = await openTestRegistry({ now: () => NOW });
-    store = SqliteTelemetryStore.open(join(tempDir('halyard-retention-'), 'telemetry.db'), {
+    dbPath = join(tempDir('halyard-retention-'), 'telemetry.db');
+    store = SqliteTelemetryStore.open(dbPath, {
       synchronous: 'normal',
     });
     job = new RetentionJob({ registry: reg.registry, store, logger: silentLogger(), now: () => NOW });
@@ -107,6 +149,7 @@ describe('RetentionJob', () => {
 
     // A second pass at the same time finds nothing more.
     assert.deepEqual(await job.runOnce(), { tenants: 3, pointsDeleted: 0 });
+    assertRollupsMatchPoints(dbPath);
   });
 
   it('leaves aggregates that match the remaining raw points', async () => {

@@ -4,6 +4,7 @@ import type { TelemetryStore } from './store.js';
 import { aggregateTests } from './store-suite/aggregate.js';
 import { queryTests } from './store-suite/query.js';
 import { retentionTests } from './store-suite/retention.js';
+import { rollupTests } from './store-suite/rollups.js';
 import { writeLatestTests } from './store-suite/write-latest.js';
 
 export type OpenedTelemetryStore = OpenedStore<TelemetryStore>;
@@ -22,5 +23,6 @@ export function describeTelemetryStoreConformance(
     describe('query', () => queryTests(ctx));
     describe('aggregate', () => aggregateTests(ctx));
     describe('retention', () => retentionTests(ctx));
+    describe('rollups', () => rollupTests(ctx));
   });
 }

@@ -9,9 +9,11 @@
  *   the latest does not replace it), so `latest` is one indexed read.
  * - Rollups: 1-minute and 1-hour buckets per (seriesId, key) with count, sum, min,
  *   max, first (value and ts), last (value and ts) of numeric values, maintained on
- *   write. `aggregate` answers from the coarsest rollup whose size divides the
- *   requested bucket (and whose boundaries the range respects), and from raw points
- *   otherwise; `median` always reads raw points.
+ *   write in the same transaction. `aggregate` reads each part of the range from the
+ *   coarsest rollup whose size divides the requested bucket and whose buckets lie
+ *   whole in it, finer rollups and raw points at the edges (sql/rollups.ts
+ *   planAggregate), so it answers as the raw points do. `median` always reads raw
+ *   points, at most MEDIAN_MAX_POINTS of them (else INVALID_INPUT naming `fn`).
  * - Non-numeric values (strings, booleans) are kept and returned by `query`,
  *   `latest` and by `aggregate` with count/first/last; avg/min/max/sum/median skip them
  *   (booleans count as 0/1).

@@ -59,6 +59,20 @@ export const TELEMETRY_PG_MIGRATIONS: readonly PgMigration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'telemetry: room on the pages of latest values and rollups for in-place (HOT) updates',
+    // Every batch updates a row per (series, key) in each of these tables. With
+    // free space on its page an update stays there (a heap-only tuple) instead
+    // of writing a new row elsewhere plus a new entry in every index. Applies to
+    // pages written from now on.
+    up: (client) =>
+      client.query(
+        ['telemetry_latest', 'telemetry_rollup_1m', 'telemetry_rollup_1h']
+          .map((t) => `ALTER TABLE ${t} SET (fillfactor = 50);`)
+          .join('\n'),
+      ),
+  },
 ];
 
 /** The telemetry schema's steps, recorded in halyard_telemetry_migrations. */

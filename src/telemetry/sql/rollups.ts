@@ -4,6 +4,7 @@
  * write's points become rollup deltas, and which source serves which part of
  * an aggregate's range.
  */
+import { HalyardError } from '../../core/errors.js';
 import type { Aggregation, Bucket, DataPoint, TelemetryValue } from '../model.js';
 import { compareKeys, numericValue } from './codec.js';
 
@@ -66,75 +67,130 @@ export function mergeInto(a: Partial, b: Partial): Partial {
   return a;
 }
 
+/** Folds one point into `a` (mutating it): mergeInto without a Partial per point. */
+function addPoint(a: Partial, ts: number, value: TelemetryValue): void {
+  const num = numericValue(value);
+  a.count++;
+  if (num !== null) {
+    a.numCount++;
+    a.sum += num;
+    a.min = a.min === null || num < a.min ? num : a.min;
+    a.max = a.max === null || num > a.max ? num : a.max;
+  }
+  if (ts < a.firstTs) {
+    a.firstTs = ts;
+    a.first = value;
+  }
+  if (ts >= a.lastTs) {
+    a.lastTs = ts;
+    a.last = value;
+  }
+}
+
 /** Start of the bucket of size `ms` holding `ts` (aligned from the epoch). */
 export const bucketStart = (ts: number, ms: number): number => ts - (((ts % ms) + ms) % ms);
 
-/** One rollup row to add to (or, for a recomputed bucket, to write afresh). */
-export interface RollupDelta {
+/** One rollup bucket of one series' key. */
+export interface RollupBucket {
   table: RollupTable;
-  tenantId: string;
   seriesId: string;
   key: string;
   bucketTs: number;
+}
+
+/** One rollup row to add to (or, for a rebuilt bucket, to write afresh). */
+export interface RollupDelta extends RollupBucket {
   partial: Partial;
 }
 
 /** A bucket whose rollup must be rebuilt from raw points (a stored point in it was replaced). */
-export interface DirtyBucket {
-  table: RollupTable;
-  tenantId: string;
-  seriesId: string;
-  key: string;
-  bucketTs: number;
+export interface DirtyBucket extends RollupBucket {
   ms: number;
 }
 
 export const pointId = (seriesId: string, key: string, ts: number): string =>
   `${ts}\u0000${seriesId}\u0000${key}`;
 
-/**
- * What a write does to the rollups. New points are added to their buckets'
- * rows; a bucket holding a replaced point is rebuilt from the raw points
- * instead (adding cannot take the old value out), after the points are written.
- * Both lists are sorted, so concurrent writers lock rows in the same order.
- */
-export function rollupChanges(
-  points: readonly DataPoint[],
-  replaced: ReadonlySet<string>,
-): { deltas: RollupDelta[]; dirty: DirtyBucket[] } {
-  const deltas = new Map<string, RollupDelta>();
-  const dirty = new Map<string, DirtyBucket>();
-  for (const rollup of ROLLUPS) {
-    for (const p of points) {
-      const bucketTs = bucketStart(p.ts, rollup.ms);
-      const id = `${rollup.table}\u0000${p.seriesId}\u0000${p.key}\u0000${bucketTs}`;
-      if (replaced.has(pointId(p.seriesId, p.key, p.ts))) {
-        dirty.set(id, { ...base(rollup.table, p, bucketTs), ms: rollup.ms });
-      }
-      const existing = deltas.get(id);
-      if (existing) mergeInto(existing.partial, partialOf(p.ts, p.value));
-      else deltas.set(id, { ...base(rollup.table, p, bucketTs), partial: partialOf(p.ts, p.value) });
-    }
-  }
-  for (const id of dirty.keys()) deltas.delete(id);
-  return { deltas: [...deltas.values()].sort(byRow), dirty: [...dirty.values()].sort(byRow) };
+/** Unambiguous whatever the series and key hold: the length prefix says where the series ends. */
+const seriesKeyId = (seriesId: string, key: string): string => `${seriesId.length}:${seriesId}${key}`;
+
+/** What a write does to each rollup table (`deltas` in ROLLUPS order), and which buckets to rebuild. */
+export interface RollupChanges {
+  deltas: RollupDelta[][];
+  dirty: DirtyBucket[];
 }
 
-const base = (table: RollupTable, p: DataPoint, bucketTs: number) => ({
-  table,
-  tenantId: p.tenantId,
-  seriesId: p.seriesId,
-  key: p.key,
-  bucketTs,
-});
+/**
+ * What a write does to the rollups. New points are summed per bucket in
+ * memory, so a batch upserts each (series, key, bucket) once: the finest
+ * rollup from the points, each coarser one from the finer deltas. A bucket
+ * holding a replaced point is rebuilt from the raw points instead (adding
+ * cannot take the old value out), after the points are written. Deltas come in
+ * the order of the points: sorted points give every writer the same row-lock order.
+ */
+export function rollupChanges(points: readonly DataPoint[], replaced: ReadonlySet<string>): RollupChanges {
+  const finest = ROLLUPS[ROLLUPS.length - 1];
+  // Per series key, its buckets of this batch (mostly one): the map is keyed
+  // without the time, whose conversion to text would cost more than the rest.
+  const bySeriesKey = new Map<string, RollupDelta[]>();
+  let level: RollupDelta[] = [];
+  for (const p of points) {
+    const bucketTs = bucketStart(p.ts, finest.ms);
+    const id = seriesKeyId(p.seriesId, p.key);
+    let buckets = bySeriesKey.get(id);
+    if (!buckets) bySeriesKey.set(id, (buckets = []));
+    const delta = findBucket(buckets, bucketTs);
+    if (delta) addPoint(delta.partial, p.ts, p.value);
+    else {
+      const added = {
+        table: finest.table,
+        seriesId: p.seriesId,
+        key: p.key,
+        bucketTs,
+        partial: partialOf(p.ts, p.value),
+      };
+      buckets.push(added);
+      level.push(added);
+    }
+  }
+  const levels = [level];
+  for (let i = ROLLUPS.length - 2; i >= 0; i--) {
+    const { table, ms } = ROLLUPS[i];
+    const coarser: RollupDelta[] = [];
+    for (const buckets of bySeriesKey.values()) {
+      const merged: RollupDelta[] = [];
+      for (const d of buckets) {
+        const bucketTs = bucketStart(d.bucketTs, ms);
+        const delta = findBucket(merged, bucketTs);
+        if (delta) mergeInto(delta.partial, d.partial);
+        else merged.push({ table, seriesId: d.seriesId, key: d.key, bucketTs, partial: { ...d.partial } });
+      }
+      buckets.length = 0;
+      buckets.push(...merged);
+      coarser.push(...merged);
+    }
+    levels.unshift((level = coarser));
+  }
+  if (replaced.size === 0) return { deltas: levels, dirty: [] };
+  const dirty: DirtyBucket[] = [];
+  const dirtyIds = new Set<string>();
+  for (const p of points) {
+    if (!replaced.has(pointId(p.seriesId, p.key, p.ts))) continue;
+    for (const { table, ms } of ROLLUPS) {
+      const bucket = { table, seriesId: p.seriesId, key: p.key, bucketTs: bucketStart(p.ts, ms), ms };
+      const id = `${table}:${bucket.bucketTs}:${seriesKeyId(p.seriesId, p.key)}`;
+      if (!dirtyIds.has(id)) dirty.push(bucket);
+      dirtyIds.add(id);
+    }
+  }
+  const isDirty = (d: RollupDelta) =>
+    dirtyIds.has(`${d.table}:${d.bucketTs}:${seriesKeyId(d.seriesId, d.key)}`);
+  return { deltas: levels.map((l) => l.filter((d) => !isDirty(d))), dirty };
+}
 
-function byRow(a: Omit<DirtyBucket, 'ms'>, b: Omit<DirtyBucket, 'ms'>): number {
-  return (
-    compareKeys(a.table, b.table) ||
-    compareKeys(a.seriesId, b.seriesId) ||
-    compareKeys(a.key, b.key) ||
-    a.bucketTs - b.bucketTs
-  );
+function findBucket(buckets: readonly RollupDelta[], bucketTs: number): RollupDelta | undefined {
+  for (let i = buckets.length - 1; i >= 0; i--) if (buckets[i].bucketTs === bucketTs) return buckets[i];
+  return undefined;
 }
 
 /** A part of an aggregate's range and where it is read from. */
@@ -143,22 +199,51 @@ export type Segment = { from: number; to: number } & (
 );
 
 /**
- * The coarsest rollup whose size divides the bucket serves the aligned middle
- * of the range; raw points serve the edges (and everything, for median or a
- * bucket no rollup divides).
+ * Where each part of an aggregate's range is read: the coarsest rollup whose
+ * size divides the bucket serves the part of the range its buckets cover
+ * whole, finer rollups the edges it leaves, and raw points what no rollup
+ * bucket covers (and everything, for median or a bucket no rollup divides).
+ * Every rollup bucket so read lies inside one requested bucket, so the answer
+ * is the one the raw points give.
  */
 export function planAggregate(fn: Aggregation, from: number, to: number, bucketMs: number): Segment[] {
   if (from >= to) return [];
-  const rollup = fn === 'median' ? undefined : ROLLUPS.find((r) => bucketMs % r.ms === 0);
+  return plan(from, to, fn === 'median' ? [] : ROLLUPS.filter((r) => bucketMs % r.ms === 0));
+}
+
+function plan(from: number, to: number, rollups: readonly (typeof ROLLUPS)[number][]): Segment[] {
+  const [rollup, ...finer] = rollups;
   if (!rollup) return [{ source: 'raw', from, to }];
   const start = Math.ceil(from / rollup.ms) * rollup.ms;
   const end = Math.floor(to / rollup.ms) * rollup.ms;
-  if (start >= end) return [{ source: 'raw', from, to }];
-  const segments: Segment[] = [];
-  if (from < start) segments.push({ source: 'raw', from, to: start });
-  segments.push({ source: 'rollup', table: rollup.table, ms: rollup.ms, from: start, to: end });
-  if (end < to) segments.push({ source: 'raw', from: end, to });
-  return segments;
+  if (start >= end) return plan(from, to, finer);
+  return [
+    ...(from < start ? plan(from, start, finer) : []),
+    { source: 'rollup', table: rollup.table, ms: rollup.ms, from: start, to: end },
+    ...(end < to ? plan(end, to, finer) : []),
+  ];
+}
+
+/**
+ * Median reads every raw point of the range (it cannot be combined from
+ * rollups exactly), so a query may cover at most this many; the count comes
+ * from the rollups first.
+ */
+export const MEDIAN_MAX_POINTS = 1_000_000;
+
+/** The segments that count a range's points cheaply (any rollup may serve). */
+export const countPlan = (from: number, to: number): Segment[] =>
+  planAggregate('count', from, to, ROLLUPS[0].ms);
+
+export function checkMedianPoints(points: number): void {
+  if (points > MEDIAN_MAX_POINTS) {
+    throw new HalyardError(
+      'INVALID_INPUT',
+      `median reads every point and is limited to ${MEDIAN_MAX_POINTS.toLocaleString('en-US')} per query ` +
+        `(this range holds ${points.toLocaleString('en-US')}); choose a shorter range or another function`,
+      { field: 'fn', points, limit: MEDIAN_MAX_POINTS },
+    );
+  }
 }
 
 /** Merges partials into the requested buckets; median values (when asked) per bucket. */

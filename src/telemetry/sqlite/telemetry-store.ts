@@ -13,6 +13,8 @@ import {
 import {
   BucketMerger,
   bucketStart,
+  checkMedianPoints,
+  countPlan,
   mergeInto,
   partialOf,
   planAggregate,
@@ -41,6 +43,17 @@ const RAW_GROUP = `
          min(value_num) AS min_v, max(value_num) AS max_v, min(ts) AS first_ts, max(ts) AS last_ts
     FROM points WHERE series_id = @series AND key = @key AND ts >= @from AND ts < @to
    GROUP BY bucket_ts`;
+
+/** Per table, built once: a statement's text is hashed at each lookup, and a constant's hash is kept. */
+const UPSERT_ROLLUP = Object.fromEntries(
+  ROLLUPS.map(({ table }) => [
+    table,
+    `INSERT INTO ${table} AS r (${ROLLUP_COLUMNS}) VALUES (${ROLLUP_COLUMNS.split(',')
+      .map(() => '?')
+      .join(', ')})
+     ON CONFLICT (series_id, key, bucket_ts) DO UPDATE SET ${ROLLUP_MERGE}`,
+  ]),
+) as Record<RollupTable, string>;
 
 /**
  * Telemetry in one SQLite file (WAL). Every method does its work synchronously
@@ -156,6 +169,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
           const keys = q.keys.length ? q.keys : this.seriesKeys(q.seriesId);
           const merger = new BucketMerger(q.bucketMs);
           if (q.fn === 'median') {
+            checkMedianPoints(this.countPoints(q.seriesId, keys, q.from, q.to));
             for (const key of keys) this.medianBuckets(merger, q.seriesId, key, q.from, q.to, q.bucketMs);
             return merger.result(q.fn);
           }
@@ -276,21 +290,16 @@ export class SqliteTelemetryStore implements TelemetryStore {
       latest.run(p.seriesId, p.key, p.tenantId, p.ts, v.type, v.num, v.text);
     }
     const { deltas, dirty } = rollupChanges(points, replaced);
-    for (const d of deltas) this.upsertRollup(d.table).run(...rollupValues(d));
+    for (const table of deltas) for (const d of table) this.upsertRollup(d.table).run(...rollupValues(d));
     for (const b of dirty) this.rebuild(b);
   }
 
   private upsertRollup(table: RollupTable): Statement {
-    return this.statement(
-      `INSERT INTO ${table} AS r (${ROLLUP_COLUMNS}) VALUES (${ROLLUP_COLUMNS.split(',')
-        .map(() => '?')
-        .join(', ')})
-       ON CONFLICT (series_id, key, bucket_ts) DO UPDATE SET ${ROLLUP_MERGE}`,
-    );
+    return this.statement(UPSERT_ROLLUP[table]);
   }
 
   /** Rewrites one rollup bucket from the raw points in it (none: no row). */
-  private rebuild(b: Omit<DirtyBucket, 'tenantId'>): void {
+  private rebuild(b: DirtyBucket): void {
     this.exec(
       `DELETE FROM ${b.table} WHERE series_id = ? AND key = ? AND bucket_ts = ?`,
       b.seriesId,
@@ -329,6 +338,23 @@ export class SqliteTelemetryStore implements TelemetryStore {
          JOIN points AS l ON l.series_id = @series AND l.key = @key AND l.ts = g.last_ts`,
       params,
     );
+  }
+
+  /** How many points the keys have in [from, to), from the rollups where they cover it. */
+  private countPoints(seriesId: string, keys: readonly string[], from: number, to: number): number {
+    let n = 0;
+    for (const s of countPlan(from, to)) {
+      for (const key of keys) {
+        n += this.statement(
+          s.source === 'rollup'
+            ? `SELECT total(n) FROM ${s.table} WHERE series_id = ? AND key = ? AND bucket_ts >= ? AND bucket_ts < ?`
+            : 'SELECT count(*) FROM points WHERE series_id = ? AND key = ? AND ts >= ? AND ts < ?',
+        )
+          .pluck()
+          .get(seriesId, key, s.from, s.to) as number;
+      }
+    }
+    return n;
   }
 
   /**

@@ -1,7 +1,8 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Aggregation, DataPoint } from '../model.js';
+import type { DataPoint } from '../model.js';
 import {
+  AGGREGATIONS as FNS,
   assertBuckets,
   DAY,
   HOUR,
@@ -12,7 +13,6 @@ import {
   type SuiteContext,
 } from './fixtures.js';
 
-const FNS: readonly Aggregation[] = ['avg', 'min', 'max', 'sum', 'count', 'median', 'first', 'last'];
 const BUCKETS = [1000, 10_000, MINUTE, 5 * MINUTE, HOUR, DAY];
 const SPAN = 2 * DAY;
 

@@ -12,6 +12,17 @@ export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
 export const DAY = 86_400_000;
 
+export const AGGREGATIONS: readonly Aggregation[] = [
+  'avg',
+  'min',
+  'max',
+  'sum',
+  'count',
+  'median',
+  'first',
+  'last',
+];
+
 export const point = (
   key: string,
   ts: number,
@@ -31,18 +42,17 @@ export function referenceAggregate(
   points: readonly DataPoint[],
   q: { keys: string[]; from: number; to: number; bucketMs: number; fn: Aggregation },
 ): Bucket[] {
-  const groups = new Map<string, DataPoint[]>();
+  const groups = new Map<string, { key: string; ts: number; group: DataPoint[] }>();
   for (const p of points) {
     if (!q.keys.includes(p.key) || p.ts < q.from || p.ts >= q.to) continue;
     const ts = p.ts - (p.ts % q.bucketMs);
-    const id = JSON.stringify([p.key, ts]);
-    const group = groups.get(id);
-    if (group) group.push(p);
-    else groups.set(id, [p]);
+    const id = `${ts}/${p.key}`;
+    const bucket = groups.get(id);
+    if (bucket) bucket.group.push(p);
+    else groups.set(id, { key: p.key, ts, group: [p] });
   }
   const buckets: Bucket[] = [];
-  for (const [id, group] of groups) {
-    const [key, ts] = JSON.parse(id) as [string, number];
+  for (const { key, ts, group } of groups.values()) {
     group.sort((a, b) => a.ts - b.ts);
     const nums = group
       .map((p) => (typeof p.value === 'boolean' ? (p.value ? 1 : 0) : p.value))
