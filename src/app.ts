@@ -32,6 +32,9 @@ import { openTelemetryStore } from './telemetry/open-store.js';
 import { RetentionJob } from './telemetry/retention.js';
 import type { TelemetryStore } from './telemetry/store.js';
 import { startListeners, type RunningListeners } from './transport/index.js';
+import { LIVE_PATH } from './web/live-protocol.js';
+import { LiveSockets } from './web/live-socket.js';
+import { registerDashboard } from './web/static.js';
 
 /**
  * Composition root: the only place that knows every concrete part. Start-up
@@ -53,7 +56,13 @@ export interface RunningHalyard {
   stop(): Promise<void>;
 }
 
-export async function startHalyard(config: Config, opts: { logger?: Logger } = {}): Promise<RunningHalyard> {
+export interface StartHalyardOptions {
+  logger?: Logger;
+  /** The built dashboard (index.html, assets/); default dist/web of this package. */
+  webRoot?: string;
+}
+
+export async function startHalyard(config: Config, opts: StartHalyardOptions = {}): Promise<RunningHalyard> {
   const logger = opts.logger ?? createLogger({ level: config.log.level });
   // First, because it can still reject the configuration and nothing has been opened yet.
   const configUsers = new ConfigUsersAuthenticator(config.users);
@@ -158,6 +167,14 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
   publishToTenant = (topic, payload, tenantId) =>
     broker.publish({ topic: tenantMountPoint(tenantId) + topic, payload, qos: 0, retain: false, origin: '' });
   const bridge = bridgeRegistryToBroker({ registry, broker, presence, logger });
+  const live = new LiveSockets({
+    registry,
+    ingest,
+    presence,
+    broker,
+    ledger,
+    logger: logger.child({ component: 'live' }),
+  });
 
   let listeners: RunningListeners;
   try {
@@ -172,8 +189,9 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
       extraMetrics: () => [
         ...telemetrySamples(ingest, publishHook.stats),
         gauge('halyard_devices_online', 'Devices with at least one live connection.', presence.onlineCount()),
+        ...live.samples(),
       ],
-      configureHttp: async (app, listener) => {
+      configureHttp: async (app, listener, upgrades) => {
         await registerThingSpeakApi(app, { channels, registry });
         await registerRegistryApi(app, {
           registry,
@@ -181,6 +199,8 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
           secureCookies: listener === 'https',
           extensions: [telemetryApi({ registry, ingest: deviceIngest, store: telemetryStore, maxSkewMs })],
         });
+        upgrades.add(LIVE_PATH, live.handleUpgrade);
+        await registerDashboard(app, { root: opts.webRoot });
       },
     });
   } catch (err) {
@@ -207,6 +227,7 @@ export async function startHalyard(config: Config, opts: { logger?: Logger } = {
         await broker.close();
       } finally {
         await bridge.close();
+        live.close();
         await listeners.close();
         await retention.stop();
         await ingest.close();

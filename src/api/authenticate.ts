@@ -52,7 +52,8 @@ export function csrfProblem(request: FastifyRequest): string | undefined {
   return undefined;
 }
 
-function originHost(origin: string): string | undefined {
+/** The host:port an Origin header names, lower-cased; undefined for "null" and garbage. */
+export function originHost(origin: string): string | undefined {
   try {
     return new URL(origin).host.toLowerCase();
   } catch {

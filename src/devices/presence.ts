@@ -66,6 +66,7 @@ interface PresenceEvents {
 
 export class PresenceTracker extends EventEmitter<PresenceEvents> implements ConnectionObserver {
   private readonly devices = new Map<string, DevicePresence>();
+  private readonly onlinePerTenant = new Map<string, number>();
 
   constructor(private readonly now: () => number = Date.now) {
     super();
@@ -87,7 +88,9 @@ export class PresenceTracker extends EventEmitter<PresenceEvents> implements Con
     return this.devices.get(deviceId);
   }
 
-  onlineCount(): number {
+  /** Devices online, of one tenant when given. */
+  onlineCount(tenantId?: string): number {
+    if (tenantId !== undefined) return this.onlinePerTenant.get(tenantId) ?? 0;
     let count = 0;
     for (const presence of this.devices.values()) if (presence.status === 'online') count++;
     return count;
@@ -101,6 +104,10 @@ export class PresenceTracker extends EventEmitter<PresenceEvents> implements Con
     if (next.status === 'offline') this.devices.delete(identity.deviceId);
     else this.devices.set(identity.deviceId, next);
     if (changed) {
+      const tenantOnline =
+        (this.onlinePerTenant.get(identity.tenantId) ?? 0) + (next.status === 'online' ? 1 : -1);
+      if (tenantOnline > 0) this.onlinePerTenant.set(identity.tenantId, tenantOnline);
+      else this.onlinePerTenant.delete(identity.tenantId);
       this.emit('change', {
         deviceId: identity.deviceId,
         tenantId: identity.tenantId,

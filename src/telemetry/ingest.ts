@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { HalyardError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { DataPoint } from './model.js';
@@ -14,6 +15,9 @@ import type { TelemetryStore } from './store.js';
  * Back-pressure: at most `maxPendingPoints` wait. Beyond that, accept() rejects
  * at once with QUOTA_EXCEEDED (MQTT 5 PUBACK 0x97, HTTP 503), instead of
  * queueing without bound while storage is behind.
+ *
+ * Live views (the dashboard) listen to 'accepted': it fires in accept(), as soon
+ * as points are admitted and before they are durable.
  */
 
 export interface TelemetryIngestOptions {
@@ -39,7 +43,11 @@ export interface IngestStats {
   pointsFailed: number;
 }
 
-export class TelemetryIngest {
+interface IngestEvents {
+  accepted: [points: readonly DataPoint[]];
+}
+
+export class TelemetryIngest extends EventEmitter<IngestEvents> {
   readonly stats: IngestStats = { pointsWritten: 0, transactions: 0, rejectedBusy: 0, pointsFailed: 0 };
   private readonly maxPending: number;
   private readonly maxBatch: number;
@@ -49,6 +57,7 @@ export class TelemetryIngest {
   private closed = false;
 
   constructor(private readonly opts: TelemetryIngestOptions) {
+    super();
     this.maxPending = opts.maxPendingPoints ?? 200_000;
     this.maxBatch = opts.maxBatchPoints ?? 50_000;
   }
@@ -69,12 +78,24 @@ export class TelemetryIngest {
         }),
       );
     }
-    return new Promise<void>((resolve, reject) => {
+    const durable = new Promise<void>((resolve, reject) => {
       this.queue.push({ points, resolve, reject });
       this.queuedPoints += points.length;
       // Everything accepted in this turn of the event loop joins the same transaction.
       this.writing ??= new Promise<void>((started) => setImmediate(started)).then(() => this.drain());
     });
+    // The hot path pays one counter read when nobody watches.
+    if (this.listenerCount('accepted') > 0) this.announce(points);
+    return durable;
+  }
+
+  /** A failing listener is logged; it never fails the write it watched. */
+  private announce(points: readonly DataPoint[]): void {
+    try {
+      this.emit('accepted', points);
+    } catch (err) {
+      this.opts.logger.error({ err }, 'telemetry listener failed');
+    }
   }
 
   /** Writes what is pending and refuses anything later. */

@@ -9,7 +9,7 @@ import type { TlsListenerConfig, TcpListenerConfig } from './listener-config.js'
 import { boundAddress, listenFailed, trackSockets, type RunningServer } from './server-lifecycle.js';
 import { serverTlsOptions } from './tls.js';
 import type { TlsMaterial } from './tls-material.js';
-import { attachMqttWebSocket } from './websocket.js';
+import { attachMqttWebSocket, UpgradeRoutes } from './websocket.js';
 
 /** One type for HTTP and HTTPS apps, so route plugins register on either without casts. */
 export type HttpApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>;
@@ -52,13 +52,13 @@ export interface HttpListenerDeps {
   stats: BrokerStats;
   tls?: TlsMaterial;
   maxPacketSize?: number;
-  /** Registers further routes/plugins before the app starts listening. */
-  configure?: (app: HttpApp) => void | Promise<void>;
+  /** Registers further routes/plugins (and WebSocket endpoints beside /mqtt) before the app starts listening. */
+  configure?: (app: HttpApp, upgrades: UpgradeRoutes) => void | Promise<void>;
   /** Samples of other subsystems, appended to /metrics. */
   extraMetrics?: () => MetricSample[];
 }
 
-/** HTTP(S) listener: Fastify routes plus MQTT over WebSocket at /mqtt. */
+/** HTTP(S) listener: Fastify routes plus WebSocket endpoints (MQTT at /mqtt, others added by `configure`). */
 export async function startHttpListener(
   name: 'http' | 'https',
   sink: ConnectionSink,
@@ -70,7 +70,8 @@ export async function startHttpListener(
   const tls =
     name === 'https' && deps.tls ? { config: cfg as TlsListenerConfig, material: deps.tls } : undefined;
   const app = buildHttpApp({ logger, stats: deps.stats, tls, extraMetrics: deps.extraMetrics });
-  attachMqttWebSocket(app.server, {
+  const upgrades = new UpgradeRoutes(app.server, logger);
+  attachMqttWebSocket(upgrades, {
     listener: name === 'https' ? 'wss' : 'ws',
     allowAnonymous: cfg.allowAnonymous,
     sink,
@@ -79,7 +80,7 @@ export async function startHttpListener(
   });
   const tracker = trackSockets(app.server);
   try {
-    await deps.configure?.(app);
+    await deps.configure?.(app, upgrades);
     // ready() before listen(), so a failing plugin is reported as itself and not as a bind failure.
     await app.ready();
   } catch (err) {

@@ -8,9 +8,11 @@ import type { RunningServer } from './server-lifecycle.js';
 import { startTcpListener } from './tcp.js';
 import { startTlsListener } from './tls.js';
 import { ensureTlsMaterial, type TlsMaterial } from './tls-material.js';
+import type { UpgradeRoutes } from './websocket.js';
 
 export type { ConnectionSink } from './connection-sink.js';
 export type { HttpApp } from './http.js';
+export type { UpgradeHandler, UpgradeRoutes } from './websocket.js';
 export type * from './listener-config.js';
 export type { TlsMaterial } from './tls-material.js';
 export { ensureLocalCa, ensureTlsMaterial, loadLocalCa } from './tls-material.js';
@@ -37,8 +39,8 @@ export type ListenerSink = ConnectionSink & { stats: BrokerStats; options?: { ma
 export interface ListenerDeps {
   logger: Logger;
   dataDir: string;
-  /** Registers REST routes on each HTTP(S) app before it listens. */
-  configureHttp?: (app: HttpApp, listener: 'http' | 'https') => void | Promise<void>;
+  /** Registers REST routes and WebSocket endpoints on each HTTP(S) app before it listens. */
+  configureHttp?: (app: HttpApp, listener: 'http' | 'https', upgrades: UpgradeRoutes) => void | Promise<void>;
   /** Samples of other subsystems (telemetry, presence), appended to /metrics. */
   extraMetrics?: () => MetricSample[];
 }
@@ -92,7 +94,7 @@ export async function startListeners(
         stats: sink.stats,
         tls: material,
         maxPacketSize: sink.options?.maxPacketSize,
-        configure: deps.configureHttp && ((app) => deps.configureHttp?.(app, name)),
+        configure: deps.configureHttp && ((app, upgrades) => deps.configureHttp?.(app, name, upgrades)),
         extraMetrics: deps.extraMetrics,
       });
       servers.push(server);

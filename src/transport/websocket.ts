@@ -31,14 +31,42 @@ function pathOf(url: string | undefined): string {
   }
 }
 
-function refuse(socket: Duplex, status: string): void {
-  // Wait for the response to flush before destroying, or the client sees a reset instead of a 404.
+/** Answers an upgrade request with a plain HTTP response (an error) and closes the socket. */
+export function refuseUpgrade(socket: Duplex, status: string, body?: { type: string; text: string }): void {
+  if (socket.destroyed) return;
+  const text = body?.text ?? '';
+  const type = body ? `Content-Type: ${body.type}\r\n` : '';
+  // Wait for the response to flush before destroying, or the client sees a reset instead of the status.
   socket.once('finish', () => socket.destroy());
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  socket.end(
+    `HTTP/1.1 ${status}\r\nConnection: close\r\n${type}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+  );
 }
 
-/** Serves MQTT over WebSocket at /mqtt on an HTTP(S) server; other upgrade requests get a 404. */
-export function attachMqttWebSocket(server: Server, opts: MqttWebSocketOptions): WebSocketServer {
+/** Takes over one upgrade request: completes the WebSocket handshake or refuses it. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/** WebSocket upgrades of one HTTP(S) server, dispatched by path; an unknown path gets a 404. */
+export class UpgradeRoutes {
+  private readonly routes = new Map<string, UpgradeHandler>();
+
+  constructor(server: Server, log: Logger) {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', (err) => log.debug({ err }, 'upgrade socket error'));
+      const handler = this.routes.get(pathOf(req.url));
+      if (handler) handler(req, socket, head);
+      else refuseUpgrade(socket, '404 Not Found');
+    });
+  }
+
+  add(path: string, handler: UpgradeHandler): void {
+    if (this.routes.has(path)) throw new Error(`a WebSocket endpoint is already served at ${path}`);
+    this.routes.set(path, handler);
+  }
+}
+
+/** Serves MQTT over WebSocket at /mqtt. */
+export function attachMqttWebSocket(routes: UpgradeRoutes, opts: MqttWebSocketOptions): WebSocketServer {
   const log = opts.logger;
   const wss = new WebSocketServer({
     noServer: true,
@@ -48,12 +76,7 @@ export function attachMqttWebSocket(server: Server, opts: MqttWebSocketOptions):
     handleProtocols: (offered) => SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
   });
 
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', (err) => log.debug({ err }, 'upgrade socket error'));
-    if (pathOf(req.url) !== MQTT_WS_PATH) {
-      refuse(socket, '404 Not Found');
-      return;
-    }
+  routes.add(MQTT_WS_PATH, (req, socket, head) => {
     wss.handleUpgrade(req, socket, head, (ws) => {
       const raw = req.socket;
       const stream = createWebSocketStream(ws);

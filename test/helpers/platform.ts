@@ -30,6 +30,10 @@ export async function startTestPlatform(
     databaseUrl?: string;
     /** Reuse a data dir (a restart); a fresh temp dir otherwise. */
     dataDir?: string;
+    /** More listeners, or changed ones (e.g. `{ line: { enabled: true, host: '127.0.0.1', port: 0 } }`). */
+    listeners?: Record<string, unknown>;
+    /** The built dashboard to serve; default dist/web of the package. */
+    webRoot?: string;
   } = {},
 ): Promise<TestPlatform> {
   const dataDir = overrides.dataDir ?? tempDir('halyard-platform-');
@@ -42,6 +46,7 @@ export async function startTestPlatform(
       mqtts: local,
       http: local,
       https: { ...local, enabled: false },
+      ...overrides.listeners,
     },
     broker: { sysInterval: 0 },
     store: { synchronous: 'normal' },
@@ -50,7 +55,7 @@ export async function startTestPlatform(
     security: { connectRate: { perAddressPerSecond: 0 }, ...overrides.security },
     users: overrides.users ?? [],
   });
-  const app = await startHalyard(config, { logger: silentLogger() });
+  const app = await startHalyard(config, { logger: silentLogger(), webRoot: overrides.webRoot });
   const { mqtt, mqtts, http } = app.addresses;
   if (!mqtt || !mqtts || !http || !app.listeners.tls?.ca) throw new Error('test platform listeners missing');
   return {
