@@ -19,6 +19,7 @@ import type { Config } from './core/config.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { ConfigUsersAuthenticator } from './devices/config-users.js';
 import { ConnectionLedger } from './devices/connection-ledger.js';
+import { registryLineGate } from './devices/line-gate.js';
 import { PresenceTracker } from './devices/presence.js';
 import { RegistryAuthenticator } from './devices/registry-authenticator.js';
 import { bridgeRegistryToBroker, markStaleStatusesOffline } from './devices/registry-bridge.js';
@@ -186,6 +187,7 @@ export async function startHalyard(config: Config, opts: StartHalyardOptions = {
     listeners = await startListeners(broker, config.listeners, {
       logger,
       dataDir: config.dataDir,
+      lineGate: registryLineGate(authenticator, registry),
       extraMetrics: () => [
         ...telemetrySamples(ingest, publishHook.stats),
         gauge('halyard_devices_online', 'Devices with at least one live connection.', presence.onlineCount()),
@@ -255,7 +257,8 @@ export async function startHalyard(config: Config, opts: StartHalyardOptions = {
 
 function logStartup(config: Config, listeners: RunningListeners, logger: Logger): void {
   for (const [name, address] of Object.entries(listeners.addresses)) {
-    const allowAnonymous = config.listeners[name as keyof Config['listeners']].allowAnonymous;
+    const listener = config.listeners[name as keyof Config['listeners']];
+    const allowAnonymous = 'allowAnonymous' in listener && listener.allowAnonymous;
     logger.info(
       { listener: name, ...address, allowAnonymous },
       `${name} listening on ${address.host}:${address.port}`,

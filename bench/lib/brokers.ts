@@ -189,7 +189,8 @@ function commandFor(
   }
 }
 
-function freePort(): Promise<number> {
+/** A loopback port free right now (for a listener the broker is about to open). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer().listen(0, '127.0.0.1', () => {
       const { port } = server.address() as net.AddressInfo;

@@ -3,6 +3,7 @@ import { connectStorm } from './connect-storm.js';
 import { fanOut } from './fanout.js';
 import { idleMemory } from './idle-memory.js';
 import { latency } from './latency.js';
+import { linePublish } from './line.js';
 import { payloadSweep } from './payload-sweep.js';
 import { qos0FanIn } from './qos0-fanin.js';
 import { qos1FanIn } from './qos1-fanin.js';
@@ -29,6 +30,7 @@ export const scenarios: Scenario[] = [
   telemetryIngestPg,
   telemetryIngestMaxPg,
   thingspeakUpdate,
+  linePublish,
 ];
 
 export function findScenario(name: string): Scenario {

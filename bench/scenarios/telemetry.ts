@@ -182,8 +182,11 @@ async function countStoredPoints(ctx: ScenarioContext): Promise<StoreCount> {
   }
 }
 
-/** Logs in as the platform admin, creates the tenant and `count` devices with a token each; returns the tokens. */
-async function setUpDevices(ctx: ScenarioContext, count: number): Promise<string[]> {
+/**
+ * Logs in as the platform admin, creates the tenant and `count` devices with a token each
+ * (ids dev-0000, dev-0001, …); returns the tokens. Also used by the line-protocol scenario.
+ */
+export async function setUpDevices(ctx: ScenarioContext, count: number): Promise<string[]> {
   const http: RunningBroker['http'] = ctx.http;
   if (!http) throw new Error('telemetry scenarios need Halyard with its HTTP API (halyard.http)');
   const base = `http://127.0.0.1:${http.port}`;

@@ -179,18 +179,20 @@ export function acceptConnect(conn: MqttConnection, packet: mqtt.IConnectPacket)
     broker.resumeDelivery(session);
   };
 
-  broker.deps.authenticator
-    .authenticate({
-      clientId,
-      username: packet.username,
-      password: packet.password,
-      listener: conn.info.listener,
-      remoteAddress: conn.info.remoteAddress,
-      allowAnonymous: conn.info.allowAnonymous,
-      peerCertificate: conn.info.peerCertificate,
-    })
-    .then(onResult, (err: unknown) => {
-      conn.log.error({ ...conn.logContext(), err }, 'authenticator failed');
-      if (conn.state === 'authenticating') conn.refuseConnect(RC.UNSPECIFIED_ERROR, 'authentication failed');
-    });
+  const known = conn.info.identity;
+  const authenticated: Promise<AuthResult> = known
+    ? Promise.resolve({ ok: true, identity: known })
+    : broker.deps.authenticator.authenticate({
+        clientId,
+        username: packet.username,
+        password: packet.password,
+        listener: conn.info.listener,
+        remoteAddress: conn.info.remoteAddress,
+        allowAnonymous: conn.info.allowAnonymous,
+        peerCertificate: conn.info.peerCertificate,
+      });
+  authenticated.then(onResult, (err: unknown) => {
+    conn.log.error({ ...conn.logContext(), err }, 'authenticator failed');
+    if (conn.state === 'authenticating') conn.refuseConnect(RC.UNSPECIFIED_ERROR, 'authentication failed');
+  });
 }

@@ -1,3 +1,5 @@
+import type { Identity } from './auth.js';
+
 export interface PeerCertificate {
   subject?: Record<string, string>;
   subjectaltname?: string;
@@ -21,4 +23,9 @@ export interface ConnectionInfo {
    * `verified` or check the chain itself (tenant CAs: the registry does).
    */
   peerCertificate?: PeerCertificate;
+  /**
+   * Set only by an in-process transport that authenticated the client itself (the line
+   * protocol's HMAC challenge): the authenticator is then not asked. Network streams never carry it.
+   */
+  identity?: Identity;
 }

@@ -15,6 +15,7 @@ Commands:
   demo      the platform with simulated devices and a demo sign-in, on throw-away data
   pub       publish a message, like mosquitto_pub
   sub       subscribe and print messages, like mosquitto_sub
+  line      talk the line protocol with a listener, like nc with the login done for you
   passwd    hash a password for the config file's users[]
   help      show help for a command: halyard help <command>
 
@@ -38,6 +39,7 @@ const COMMANDS: Record<string, () => Promise<{ run: Command; help: string }>> = 
   start: async () => import('./start.js').then((m) => ({ run: m.runStart, help: m.START_HELP })),
   pub: async () => import('./pub.js').then((m) => ({ run: m.runPub, help: m.PUB_HELP })),
   sub: async () => import('./sub.js').then((m) => ({ run: m.runSub, help: m.SUB_HELP })),
+  line: async () => import('./line.js').then((m) => ({ run: m.runLine, help: m.LINE_HELP })),
   passwd: async () => import('./passwd.js').then((m) => ({ run: m.runPasswd, help: m.PASSWD_HELP })),
   login: async () => import('./login.js').then((m) => ({ run: m.runLogin, help: m.LOGIN_HELP })),
   logout: async () => import('./login.js').then((m) => ({ run: m.runLogout, help: m.LOGOUT_HELP })),

@@ -66,6 +66,24 @@ const tlsListener = (port: number, requestClientCert: boolean) =>
     })
     .prefault({});
 
+/**
+ * The line protocol (docs/line-protocol.md): off unless enabled, since it is a second door for devices
+ * that an operator opens on purpose. `lines` is its TLS variant, with the mqtts certificate.
+ */
+const lineListener = (port: number) =>
+  z
+    .strictObject({
+      enabled: bool.default(false),
+      host: nonEmpty.default('0.0.0.0'),
+      port: int(0, 65535).default(port),
+      maxConversations: int(1, 1_000_000).default(10_000),
+      maxWaiting: int(0, 1_000_000).default(1000),
+      maxFrameLength: int(64, 262_144).default(4096),
+      idleTimeoutSeconds: int(1, 86_400).default(300),
+      authTimeoutSeconds: int(1, 3600).default(30),
+    })
+    .prefault({});
+
 const aclRule = z.strictObject({
   action: z.enum(['publish', 'subscribe', 'all']),
   topic: z.string().refine((pattern) => topicFilterProblem(pattern) === undefined, {
@@ -150,6 +168,8 @@ export const configSchema = z
         mqtts: tlsListener(8883, true),
         http: tcpListener(8080),
         https: tlsListener(8443, false),
+        line: lineListener(7000),
+        lines: lineListener(7443),
       })
       .prefault({}),
     broker,

@@ -28,6 +28,8 @@ export const CLIENT_ENV_VARS: readonly string[] = [
   'HALYARD_TOKEN',
   'HALYARD_PASSWORD',
   'HALYARD_NEW_PASSWORD',
+  'HALYARD_LINE_SECRET',
+  'HALYARD_LINE_TOKEN',
 ];
 /** Shorthands: the logger already reads HALYARD_LOG_LEVEL, so it means what it says everywhere. */
 const ENV_ALIASES: Record<string, string[]> = { HALYARD_LOG_LEVEL: ['log', 'level'] };

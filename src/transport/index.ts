@@ -3,7 +3,14 @@ import type { BrokerStats } from '../broker/stats.js';
 import type { Logger } from '../core/logger.js';
 import type { ConnectionSink } from './connection-sink.js';
 import { startHttpListener, type HttpApp } from './http.js';
-import type { ListenAddress, ListenerName, ListenersConfig, TlsListenerConfig } from './listener-config.js';
+import { startLineListeners, type LineGate } from './line/index.js';
+import type {
+  LineListenersConfig,
+  ListenAddress,
+  ListenerName,
+  ListenersConfig,
+  TlsListenerConfig,
+} from './listener-config.js';
 import type { RunningServer } from './server-lifecycle.js';
 import { startTcpListener } from './tcp.js';
 import { startTlsListener } from './tls.js';
@@ -12,6 +19,7 @@ import type { UpgradeRoutes } from './websocket.js';
 
 export type { ConnectionSink } from './connection-sink.js';
 export type { HttpApp } from './http.js';
+export type * from './line/index.js';
 export type { UpgradeHandler, UpgradeRoutes } from './websocket.js';
 export type * from './listener-config.js';
 export type { TlsMaterial } from './tls-material.js';
@@ -43,6 +51,8 @@ export interface ListenerDeps {
   configureHttp?: (app: HttpApp, listener: 'http' | 'https', upgrades: UpgradeRoutes) => void | Promise<void>;
   /** Samples of other subsystems (telemetry, presence), appended to /metrics. */
   extraMetrics?: () => MetricSample[];
+  /** Logs line-protocol devices in (the device registry); needed when a line listener is enabled. */
+  lineGate?: LineGate;
 }
 
 /** Loads TLS material once per distinct file configuration (mqtts and https usually share it). */
@@ -62,7 +72,7 @@ function tlsLoader(deps: ListenerDeps): (cfg: TlsListenerConfig) => Promise<TlsM
 /** Starts every enabled listener; if one fails, those already started are closed again. */
 export async function startListeners(
   sink: ListenerSink,
-  config: ListenersConfig,
+  config: ListenersConfig & LineListenersConfig,
   deps: ListenerDeps,
 ): Promise<RunningListeners> {
   const servers: RunningServer[] = [];
@@ -85,6 +95,14 @@ export async function startListeners(
       running.addresses.mqtts = server.address;
       running.tls = material;
     }
+    const line = await startLineListeners(
+      sink,
+      config,
+      { gate: deps.lineGate, logger, mqttsMaterial: () => tlsFor(config.mqtts) },
+      servers,
+    );
+    for (const server of line.servers) running.addresses[server.name] = server.address;
+    const extraMetrics = () => [...(deps.extraMetrics?.() ?? []), ...line.samples()];
     for (const name of ['http', 'https'] as const) {
       const cfg = config[name];
       if (!cfg.enabled) continue;
@@ -95,7 +113,7 @@ export async function startListeners(
         tls: material,
         maxPacketSize: sink.options?.maxPacketSize,
         configure: deps.configureHttp && ((app, upgrades) => deps.configureHttp?.(app, name, upgrades)),
-        extraMetrics: deps.extraMetrics,
+        extraMetrics,
       });
       servers.push(server);
       running.addresses[name] = server.address;

@@ -11,14 +11,32 @@ export interface TlsListenerConfig extends TcpListenerConfig {
   caFile?: string;
   requestClientCert: boolean;
 }
+/** The line protocol (docs/line-protocol.md); its TLS variant uses the mqtts certificate. */
+export interface LineListenerConfig {
+  enabled: boolean;
+  host: string;
+  port: number;
+  /** Conversations at once; clients beyond it wait in line (WAIT). */
+  maxConversations: number;
+  /** Connections that may wait; beyond it a newcomer gets ERR busy. */
+  maxWaiting: number;
+  maxFrameLength: number;
+  idleTimeoutSeconds: number;
+  authTimeoutSeconds: number;
+}
 export interface ListenersConfig {
   mqtt: TcpListenerConfig;
   mqtts: TlsListenerConfig;
   http: TcpListenerConfig;
   https: TlsListenerConfig;
 }
+/** The line-protocol listeners beside them; absent = off. */
+export interface LineListenersConfig {
+  line?: LineListenerConfig;
+  lines?: LineListenerConfig;
+}
 
-export type ListenerName = keyof ListenersConfig;
+export type ListenerName = keyof ListenersConfig | keyof LineListenersConfig;
 
 export interface ListenAddress {
   host: string;
