@@ -17,6 +17,8 @@ function config(dataDir: string, extra: string[] = []): Config {
       HALYARD_LISTENERS__MQTTS__ENABLED: 'false',
       HALYARD_LISTENERS__HTTP__ENABLED: 'false',
       HALYARD_LISTENERS__HTTPS__ENABLED: 'false',
+      HALYARD_LISTENERS__LINE__ENABLED: 'false',
+      HALYARD_LISTENERS__LINES__ENABLED: 'false',
     },
     cwd: dataDir,
   });

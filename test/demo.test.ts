@@ -13,7 +13,10 @@ import { tempDir } from './helpers/temp-dir.js';
  * test's own, checked from outside through HTTP only.
  */
 
-const ANY_PORTS = ['--mqtt-port', '0', '--mqtts-port', '0', '--http-port', '0', '--https-port', '0'];
+const ANY_PORTS = [
+  ...['--mqtt-port', '0', '--mqtts-port', '0', '--http-port', '0', '--https-port', '0'],
+  ...['--line-port', '0', '--lines-port', '0'],
+];
 
 interface RunningDemo {
   cli: RunningCli;

@@ -133,7 +133,13 @@ function commandFor(
         ...(halyardConfig.security as Record<string, unknown> | undefined),
         connectRate: { perAddressPerSecond: 0 },
       };
-      const config = { ...halyardConfig, security };
+      // The line listeners only where a scenario opens them (fixed ports would collide between runs).
+      const listeners = {
+        line: { enabled: false },
+        lines: { enabled: false },
+        ...(halyardConfig.listeners as Record<string, unknown> | undefined),
+      };
+      const config = { ...halyardConfig, security, listeners };
       writeFileSync(conf, JSON.stringify(config));
       const http =
         opts.httpPort === undefined

@@ -127,6 +127,8 @@ describe('halyard start', () => {
           HALYARD_LISTENERS__MQTTS__ENABLED: 'false',
           HALYARD_LISTENERS__HTTP__ENABLED: 'false',
           HALYARD_LISTENERS__HTTPS__ENABLED: 'false',
+          HALYARD_LISTENERS__LINE__ENABLED: 'false',
+          HALYARD_LISTENERS__LINES__ENABLED: 'false',
         },
       },
     );

@@ -19,9 +19,16 @@ import { helpRequested, parseSubcommand } from './subcommands.js';
 
 const DEMO_TENANT = 'demo';
 const DEMO_USER = 'demo';
-const LISTENERS = ['mqtt', 'mqtts', 'http', 'https'] as const;
+const LISTENERS = ['mqtt', 'mqtts', 'http', 'https', 'line', 'lines'] as const;
 type ListenerName = (typeof LISTENERS)[number];
-const DEFAULT_PORTS: Record<ListenerName, number> = { mqtt: 1883, mqtts: 8883, http: 8080, https: 8443 };
+const DEFAULT_PORTS: Record<ListenerName, number> = {
+  mqtt: 1883,
+  mqtts: 8883,
+  http: 8080,
+  https: 8443,
+  line: 7000,
+  lines: 7443,
+};
 
 export const DEMO_HELP = `Usage: halyard demo [options]
 
@@ -40,6 +47,8 @@ Platform:
       --mqtts-port <n>        MQTT over TLS (default 8883)
       --http-port <n>         dashboard, REST API, MQTT over WebSocket (default 8080)
       --https-port <n>        the same over TLS (default 8443)
+      --line-port <n>         the line protocol, for nc (default 7000)
+      --lines-port <n>        the line protocol over TLS (default 7443)
 
 ${TRAFFIC_HELP({ devices: 20, rate: '1', dropoutEvery: '5m', dropoutFor: '20s' })}
 
@@ -57,6 +66,8 @@ const DEMO_OPTIONS = {
   'mqtts-port': { type: 'string' },
   'http-port': { type: 'string' },
   'https-port': { type: 'string' },
+  'line-port': { type: 'string' },
+  'lines-port': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -80,7 +91,7 @@ export async function runDemo(argv: string[], io: CliIo): Promise<number> {
   let app: RunningHalyard | undefined;
   try {
     app = await startPlatform(dataDir, host, ports);
-    const { http, mqtt } = app.addresses;
+    const { http, mqtt, line } = app.addresses;
     if (!http || !mqtt) throw new Error('the demo platform started without its HTTP or MQTT listener');
     const httpUrl = `http://${connectHost(host)}:${http.port}`;
     const mqttUrl = `mqtt://${connectHost(host)}:${mqtt.port}`;
@@ -99,6 +110,7 @@ export async function runDemo(argv: string[], io: CliIo): Promise<number> {
         `  Dashboard: ${httpUrl}/\n` +
         `  Sign in:   username ${DEMO_USER}, password ${password}   (shown only now)\n` +
         `  MQTT:      ${mqttUrl}\n` +
+        (line ? `  Line:      nc ${connectHost(host)} ${line.port}   (docs/line-protocol.md)\n` : '') +
         `  Devices:   ${describeFleet(plan.devices)} in tenant "${DEMO_TENANT}"` +
         `${simulation.reused > 0 ? `, ${simulation.reused} reused from the last run` : ''}\n` +
         `  Data:      ${dataDir}${keptDir === undefined ? ' (removed when the demo stops)' : ''}\n` +

@@ -40,6 +40,8 @@ describe('halyard pub/sub against a running Halyard', () => {
         HALYARD_LISTENERS__MQTTS__PORT: '0',
         HALYARD_LISTENERS__HTTP__ENABLED: 'false',
         HALYARD_LISTENERS__HTTPS__ENABLED: 'false',
+        HALYARD_LISTENERS__LINE__ENABLED: 'false',
+        HALYARD_LISTENERS__LINES__ENABLED: 'false',
       },
       cwd: dataDir,
     });

@@ -67,13 +67,13 @@ const tlsListener = (port: number, requestClientCert: boolean) =>
     .prefault({});
 
 /**
- * The line protocol (docs/line-protocol.md): off unless enabled, since it is a second door for devices
- * that an operator opens on purpose. `lines` is its TLS variant, with the mqtts certificate.
+ * The line protocol (docs/line-protocol.md), on like the other listeners: every conversation must
+ * AUTH (HMAC or token) before it can do anything. `lines` is its TLS variant, with the mqtts certificate.
  */
 const lineListener = (port: number) =>
   z
     .strictObject({
-      enabled: bool.default(false),
+      enabled: bool.default(true),
       host: nonEmpty.default('0.0.0.0'),
       port: int(0, 65535).default(port),
       maxConversations: int(1, 1_000_000).default(10_000),

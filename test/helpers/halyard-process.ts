@@ -171,6 +171,8 @@ export class HalyardFixture {
         mqtts: { enabled: false },
         http: { enabled: false },
         https: { enabled: false },
+        line: { enabled: false },
+        lines: { enabled: false },
       },
       broker: { sysInterval: 0 },
       users: [{ username: TEST_USER.username, passwordHash }],

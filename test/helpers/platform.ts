@@ -46,6 +46,8 @@ export async function startTestPlatform(
       mqtts: local,
       http: local,
       https: { ...local, enabled: false },
+      line: { enabled: false },
+      lines: { enabled: false },
       ...overrides.listeners,
     },
     broker: { sysInterval: 0 },
