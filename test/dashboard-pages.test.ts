@@ -1,7 +1,8 @@
 /**
  * The dashboard's other pages in real headless Chromium, with a few devices
- * streaming: the MQTT console (publish and subscribe over WebSocket), a
- * ThingSpeak channel charted per field, and screenshots of the main pages on a
+ * streaming: the MQTT console (publish and subscribe over WebSocket, signed in
+ * with the session, no password asked), a ThingSpeak channel managed with the
+ * session cookie and charted per field, and screenshots of the main pages on a
  * desktop and at 360 px (saved under .test-artifacts/screenshots/).
  */
 import assert from 'node:assert/strict';
@@ -85,7 +86,7 @@ describe('dashboard: console, channels and every page at two widths', { skip }, 
   it('publishes and subscribes in the MQTT console over WebSocket', async () => {
     await signIn(page, platform.httpUrl, admin.username, admin.password);
     await openNav(page, 'MQTT console');
-    await page.getByLabel('MQTT password').fill(admin.password);
+    assert.equal(await page.locator('input[type="password"]').count(), 0, 'no password is asked for');
     await page.getByRole('button', { name: 'Connect' }).click();
     await page.getByTestId('mqtt-status').waitFor();
 
@@ -141,6 +142,8 @@ describe('dashboard: console, channels and every page at two widths', { skip }, 
     );
     await openNav(page, 'Channels');
     await page.getByRole('link', { name: 'Greenhouse' }).waitFor();
+    const tokens = await platform.app.registry.listApiTokens(admin.actor);
+    assert.deepEqual(tokens, [], 'the channel pages use the session cookie, not an API token');
   });
 
   it('renders every main page on a desktop and at 360 px', async () => {

@@ -2,12 +2,14 @@
  * Who is calling: a Bearer token (API token or session token) or the session
  * cookie. Cookie-authenticated writes must also pass the CSRF rule, because a
  * browser attaches the cookie to cross-site requests while it never invents an
- * Authorization header or a custom header on its own.
+ * Authorization header or a custom header on its own. The ThingSpeak channel
+ * management routes accept the cookie under the same rule (cookieActor).
  */
-// For the types of request.cookies and reply.setCookie (the plugin is registered in registry-api.ts).
+// For the types of request.cookies and reply.setCookie (the plugin is registered in registry-api.ts
+// and in the ThingSpeak API, thingspeak/http/api.ts).
 import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import { HalyardError } from '../core/errors.js';
+import { HalyardError, isHalyardError } from '../core/errors.js';
 import type { Actor, RegistryService } from '../registry/service.js';
 
 export const SESSION_COOKIE = 'halyard_session';
@@ -32,6 +34,11 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   const match = /^Bearer +(\S+) *$/i.exec(header);
   if (!match) throw new HalyardError('UNAUTHENTICATED', 'the Authorization header must be "Bearer <token>"');
   return match[1];
+}
+
+/** The token the request presents: the Bearer token, else the session cookie (as `authenticate` reads them). */
+export function presentedToken(request: FastifyRequest): string | undefined {
+  return bearerToken(request) ?? sessionCookie(request);
 }
 
 export function sessionCookie(request: FastifyRequest): string | undefined {
@@ -92,13 +99,28 @@ export function authenticate(registry: RegistryService, secureCookies: boolean):
     if (cookie === undefined) {
       throw new HalyardError('UNAUTHENTICATED', 'sign in, or send Authorization: Bearer <token>');
     }
-    const actor = await registry.resolveBearer(cookie, request.ip);
-    if (!actor) {
-      clearSessionCookie(reply, secureCookies);
-      throw new HalyardError('UNAUTHENTICATED', 'the session has expired; sign in again');
+    try {
+      actors.set(request, await cookieActor(registry, request, cookie));
+    } catch (err) {
+      if (isHalyardError(err, 'UNAUTHENTICATED')) clearSessionCookie(reply, secureCookies);
+      throw err;
     }
-    const problem = csrfProblem(request);
-    if (problem !== undefined) throw new HalyardError('NOT_AUTHORIZED', problem);
-    actors.set(request, { ...actor, address: request.ip });
   };
+}
+
+/**
+ * The caller a session cookie names, held to the CSRF rule: UNAUTHENTICATED when the
+ * session is gone, NOT_AUTHORIZED when a write lacks the CSRF header or comes from
+ * another origin.
+ */
+export async function cookieActor(
+  registry: RegistryService,
+  request: FastifyRequest,
+  cookie: string,
+): Promise<Actor> {
+  const actor = await registry.resolveBearer(cookie, request.ip);
+  if (!actor) throw new HalyardError('UNAUTHENTICATED', 'the session has expired; sign in again');
+  const problem = csrfProblem(request);
+  if (problem !== undefined) throw new HalyardError('NOT_AUTHORIZED', problem);
+  return { ...actor, address: request.ip };
 }

@@ -1,5 +1,6 @@
 import type { Identity } from '../broker/auth.js';
 import type { Role } from '../registry/model.js';
+import type { SignedInWith } from '../registry/service.js';
 import type { TopicAcl } from './acl.js';
 import type { PublishQuota } from './connection-ledger.js';
 import { deviceSessionScope, tenantMountPoint, userSessionScope } from './namespaces.js';
@@ -44,7 +45,7 @@ export class DeviceIdentity implements Identity {
   }
 }
 
-/** A person connected over MQTT (e.g. the dashboard's console): rights follow the role. */
+/** A person connected over MQTT (e.g. the dashboard's console): rights follow the role, through the ACL. */
 export class UserIdentity implements Identity {
   readonly anonymous = false;
   readonly mountPoint: string;
@@ -56,6 +57,8 @@ export class UserIdentity implements Identity {
     readonly tenantId: string | null,
     readonly role: Role,
     private readonly acl: TopicAcl,
+    /** The session or API token the person connected with instead of a password: its end closes the connection. */
+    readonly signedInWith?: SignedInWith,
   ) {
     this.mountPoint = tenantId === null ? '' : tenantMountPoint(tenantId);
     this.sessionScope = userSessionScope(userId);
@@ -66,7 +69,7 @@ export class UserIdentity implements Identity {
   }
 
   canPublish(topic: string): boolean {
-    return this.role !== 'viewer' && this.acl.canPublish(topic);
+    return this.acl.canPublish(topic);
   }
 
   canSubscribe(filter: string): boolean {

@@ -2,7 +2,7 @@ import type { AuthResult, Authenticator, ConnectAttempt } from '../broker/auth.j
 import type { Logger } from '../core/logger.js';
 import type { SecurityConfig } from '../core/config.js';
 import type { Device, DeviceProfile, User } from '../registry/model.js';
-import type { DeviceProof, LoginFailure, RegistryService } from '../registry/service.js';
+import type { DeviceProof, LoginFailure, RegistryService, UserLogin } from '../registry/service.js';
 import { TopicAcl, type AclRule } from './acl.js';
 import type { ConfigUsersAuthenticator } from './config-users.js';
 import { ConnectionLedger } from './connection-ledger.js';
@@ -19,8 +19,9 @@ import { KeyedRateLimiter } from './rate-limit.js';
  * 1. a client certificate (mutual TLS) → the device it identifies; no password needed;
  * 2. a config-file user's name → that user (platform level, no mount point);
  * 3. a username without a password → a device access token (as ThingsBoard clients send it);
- * 4. a username and a password → a device's password credential, else a registry person
- *    (one registry call, so the two checks count as one guess toward lockout);
+ * 4. a username and a password → a device's password credential, else a registry person,
+ *    whose password may be one of their session tokens, API tokens or MQTT tickets
+ *    (one registry call, so the checks count as one guess toward lockout);
  * 5. nothing → anonymous, if the listener allows it.
  *
  * Before any of that, the connect rate of the source address is checked, which
@@ -36,7 +37,11 @@ const PLATFORM_TOPICS_READ_ONLY: readonly AclRule[] = [
   { action: 'publish', topic: `${PLATFORM_TOPIC_ROOT}#`, permission: 'deny' },
 ];
 
+/** Operators and admins of a tenant: everything in it but the platform's own topics. */
 const PERSON_ACL: readonly AclRule[] = [{ action: 'all', topic: '#' }, ...PLATFORM_TOPICS_READ_ONLY];
+
+/** Viewers read their tenant and publish nothing, as in the REST API. */
+const VIEWER_ACL: readonly AclRule[] = [{ action: 'subscribe', topic: '#' }];
 
 /** A platform admin reaches every tenant, explicitly under `$t/`, and reads $SYS. */
 const PLATFORM_ADMIN_ACL: readonly AclRule[] = [
@@ -64,7 +69,7 @@ const LOGIN_FAILURE: Record<LoginFailure, AuthResult> = {
   'totp-required': {
     ok: false,
     reason: 'not-authorized',
-    message: 'this account signs in with a second factor, which MQTT cannot carry',
+    message: 'this account signs in with a second factor: use a session or API token as the MQTT password',
   },
 };
 
@@ -102,7 +107,7 @@ export class RegistryAuthenticator implements Authenticator {
     const login = await this.deps.registry.loginPassword(username, password, ctx);
     if (!login.ok) return LOGIN_FAILURE[login.reason];
     if (login.as === 'device') return this.deviceResult(login, attempt);
-    return { ok: true, identity: this.userIdentity(login.user, attempt.clientId) };
+    return { ok: true, identity: this.userIdentity(login, attempt.clientId) };
   }
 
   /**
@@ -199,10 +204,9 @@ export class RegistryAuthenticator implements Authenticator {
     };
   }
 
-  private userIdentity(user: User, clientId: string): UserIdentity {
-    const rules = user.tenantId === null && user.role === 'admin' ? PLATFORM_ADMIN_ACL : PERSON_ACL;
-    const acl = TopicAcl.compile(rules, { clientId, username: user.username });
-    return new UserIdentity(user.id, user.username, user.tenantId, user.role, acl);
+  private userIdentity({ user, token }: Extract<UserLogin, { ok: true }>, clientId: string): UserIdentity {
+    const acl = TopicAcl.compile(personRules(user), { clientId, username: user.username });
+    return new UserIdentity(user.id, user.username, user.tenantId, user.role, acl, token);
   }
 
   private auditRateLimited(attempt: ConnectAttempt, now: number): void {
@@ -231,6 +235,12 @@ export class RegistryAuthenticator implements Authenticator {
       .audit(entry)
       .catch((err: unknown) => this.deps.logger.warn({ err }, 'could not write an audit entry'));
   }
+}
+
+/** A person's rights follow their role (docs/security.md, "Roles"). */
+function personRules(user: User): readonly AclRule[] {
+  if (user.role === 'viewer') return VIEWER_ACL;
+  return user.tenantId === null && user.role === 'admin' ? PLATFORM_ADMIN_ACL : PERSON_ACL;
 }
 
 /** Profile and device rules together (deny beats allow across both); none at all = the whole tenant. */

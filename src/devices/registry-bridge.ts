@@ -12,6 +12,9 @@ import type { PresenceChange, PresenceTracker } from './presence.js';
  *
  * - a revoked credential, a deactivated or deleted device, a deactivated or
  *   deleted person: their connections are closed at once (MQTT 5 DISCONNECT 0x98);
+ * - a person who connected with a session or API token (not a password): the
+ *   connection is closed when that token ends — sign-out, revocation — and, checked
+ *   on the last-seen timer, when it expires;
  * - an ACL change: the affected devices are disconnected, so that they come back
  *   with the new rules (identities are immutable by design);
  * - online/offline: a retained JSON status on `halyard/devices/<id>/status` in the
@@ -23,8 +26,9 @@ export interface RegistryBridgeDeps {
   broker: Broker;
   presence: PresenceTracker;
   logger: Logger;
-  /** How often last-seen times are written (ms). */
+  /** How often last-seen times are written, and expired sessions' connections closed (ms). */
   lastSeenFlushMs?: number;
+  now?: () => number;
 }
 
 export interface RegistryBridge {
@@ -69,6 +73,24 @@ export function bridgeRegistryToBroker(deps: RegistryBridgeDeps): RegistryBridge
     kick(isUser(user.id), user.active ? 'role or account changed' : 'account deactivated', user.username);
   });
   registry.on('user.deleted', (user) => kick(isUser(user.id), 'account deleted', user.username));
+  registry.on('token.ended', (token) =>
+    kick(
+      (identity) => identity instanceof UserIdentity && identity.signedInWith?.tokenHash === token.tokenHash,
+      'signed out, or the token was revoked',
+      `user-id:${token.userId}`,
+    ),
+  );
+  const closeExpired = () => {
+    const now = (deps.now ?? Date.now)();
+    kick(
+      (identity) => {
+        const expiresAt = identity instanceof UserIdentity ? identity.signedInWith?.expiresAt : undefined;
+        return expiresAt !== undefined && expiresAt !== null && expiresAt <= now;
+      },
+      'the session expired',
+      'expired sessions',
+    );
+  };
 
   const pendingLastSeen = new Map<string, number>();
   const onPresence = (change: PresenceChange) => {
@@ -94,6 +116,7 @@ export function bridgeRegistryToBroker(deps: RegistryBridgeDeps): RegistryBridge
   };
   let flushing: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
+    closeExpired();
     flushing = flushing.then(flush);
   }, deps.lastSeenFlushMs ?? 5000);
   timer.unref();

@@ -2,8 +2,10 @@
  * Logins of devices and people: lockout per identity and per source address,
  * and their audit entries. Used by the Registry; kept apart because it is the
  * attack surface and deserves to be read on its own. Whether a device's proof is
- * good is answered by device-proofs.ts; a person's code by second-factor.ts.
+ * good is answered by device-proofs.ts; a person's code by second-factor.ts; a
+ * person's token (an MQTT password may be one) by sessions.ts.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { HalyardError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { verifyPassword } from '../devices/password.js';
@@ -12,6 +14,7 @@ import { claimOf, DeviceProofs, type AuditWriter, type Checked, type Claim } fro
 import { LoginThrottle, type LockoutPolicy } from './lockout.js';
 import type { ActorType, User } from './model.js';
 import type { TotpKeeper } from './second-factor.js';
+import type { TokenHolder } from './sessions.js';
 import type {
   DeviceLogin,
   DeviceProof,
@@ -30,11 +33,13 @@ interface LoginGateOptions {
   now: () => number;
   audit: AuditWriter;
   totp: TotpKeeper;
+  /** Sessions, API tokens and MQTT tickets, which a person may present as an MQTT password. */
+  tokens: { mqttHolder(secret: string): Promise<TokenHolder | undefined> };
 }
 
 /** A person's check, before it is audited and counted. */
 type PersonCheck =
-  | { ok: true; user: User }
+  | { ok: true; user: User; held?: TokenHolder }
   | {
       ok: false;
       user?: User;
@@ -43,6 +48,12 @@ type PersonCheck =
     };
 
 const personKey = (username: string): string => `user:${username}`;
+
+/** Equal names, compared in constant time (digests first, so the lengths do not leak either). */
+function sameName(a: string, b: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
 
 export class LoginGate {
   /** Identities of devices (`device:`, `mqtt-user:`, `token:`) and people (`user:`) share one table. */
@@ -101,7 +112,8 @@ export class LoginGate {
 
   /**
    * An MQTT username and password: a device's password credential, else a person of
-   * that name (the dashboard's MQTT console). The two checks are one guess: the lock
+   * that name (the dashboard's MQTT console), whose password may also be one of their
+   * session tokens, API tokens or MQTT tickets. The checks are one guess: the lock
    * of either name, or of the address, refuses it, and a failure is counted once, on
    * both names (so the guess costs the same whichever the attacker was after). A
    * success clears the name it proved; a device's also clears the person name when
@@ -121,8 +133,7 @@ export class LoginGate {
     }
     await this.auditDeviceFailure(device, claim, ctx);
     if (device.reason !== 'bad-credentials') return { ok: false, reason: device.reason };
-    // No code can ride along in a CONNECT: a person with a second factor is refused here.
-    const person = await this.checkPerson(username, password.toString('utf8'), undefined);
+    const person = await this.checkPersonSecret(username, password.toString('utf8'));
     const login = await this.personOutcome(username, person, keys, ctx, device.device?.tenantId);
     return login.ok ? { as: 'person', ...login } : login;
   }
@@ -167,6 +178,18 @@ export class LoginGate {
       throw new HalyardError('BAD_CREDENTIALS', wrong.message, { field: wrong.field });
     }
     this.succeeded(keys, address);
+  }
+
+  /**
+   * A person's MQTT password: a token of theirs (it was had with their second factor, if
+   * they have one), else their password — no code can ride along in a CONNECT, so a person
+   * with a second factor is refused there. A token of somebody else, or a dead one, fails
+   * like a wrong password.
+   */
+  private async checkPersonSecret(username: string, secret: string): Promise<PersonCheck> {
+    const held = await this.o.tokens.mqttHolder(secret);
+    if (held && sameName(held.user.username, username)) return { ok: true, user: held.user, held };
+    return this.checkPerson(username, secret, undefined);
   }
 
   private async checkPerson(
@@ -214,15 +237,16 @@ export class LoginGate {
       return { ok: false, reason: reason === 'totp-required' ? 'totp-required' : 'bad-credentials' };
     }
     this.succeeded([personKey(username)], ctx.address);
+    const held = checked.held;
     await this.o.audit({
       ...base,
       tenantId: checked.user.tenantId,
       action: 'login.success',
       target,
       outcome: 'success',
-      details: { via: ctx.via },
+      details: { via: ctx.via, ...(held ? { kind: held.proof } : {}) },
     });
-    return { ok: true, user: checked.user };
+    return held ? { ok: true, user: checked.user, token: held.token } : { ok: true, user: checked.user };
   }
 
   private async deviceLoggedIn(

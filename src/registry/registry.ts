@@ -9,11 +9,12 @@
  * Audit actions: tenant.create|update|delete, tenant-ca.add|remove, user.create|update|
  * delete, user.password.set|reset, user.totp.enrol|confirm|disable|reset, api-token.create|
  * revoke, profile.create|update|delete, device.create|update|delete|activate|deactivate,
- * acl.change, credential.issue|rotate|revoke, login.success|failure|locked, logout. A
- * refused action (NOT_AUTHORIZED) is audited under the action it attempted, with outcome
- * 'failure'.
+ * acl.change, credential.issue|rotate|revoke, login.success|failure|locked, logout,
+ * mqtt-ticket.issue. A refused action (NOT_AUTHORIZED) is audited under the action it
+ * attempted, with outcome 'failure'.
  */
 import { EventEmitter } from 'node:events';
+import { HalyardError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { CertificateAuthority } from '../transport/pki.js';
 import { Access, type RegistryContext } from './access.js';
@@ -92,6 +93,7 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistrySe
     this.now = opts.now ?? Date.now;
     this.access = new Access(opts.store, (entry) => this.audit(entry));
     const totp = new TotpKeeper(opts.store, opts.secretKey, this.now, opts.logger);
+    this.sessions = new SessionKeeper(opts.store, opts.logger, opts.sessionTtlMs, this.now, opts.secretKey);
     this.gate = new LoginGate({
       store: opts.store,
       logger: opts.logger,
@@ -100,8 +102,8 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistrySe
       now: this.now,
       audit: (entry) => this.audit(entry),
       totp,
+      tokens: this.sessions,
     });
-    this.sessions = new SessionKeeper(opts.store, opts.logger, opts.sessionTtlMs, this.now);
     const ctx: RegistryContext = {
       store: opts.store,
       now: this.now,
@@ -286,8 +288,10 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistrySe
   }
 
   async endSession(token: string): Promise<void> {
-    const user = await this.sessions.end(token);
-    if (!user) return;
+    const ended = await this.sessions.end(token);
+    if (!ended) return;
+    const { user, tokenHash } = ended;
+    this.fire('token.ended', { userId: user.id, tokenHash });
     await this.audit({
       tenantId: user.tenantId,
       actorType: 'user',
@@ -298,6 +302,22 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistrySe
       outcome: 'success',
       details: {},
     });
+  }
+
+  async issueMqttTicket(
+    actor: Actor,
+    token: string,
+  ): Promise<{ username: string; password: string; expiresAt: number }> {
+    const issued = await this.sessions.issueTicket(token);
+    // Only for the caller's own token: a ticket opens MQTT as the token's person.
+    if (!issued || issued.user.id !== actor.id) {
+      throw new HalyardError('UNAUTHENTICATED', 'the session or token is invalid, expired or revoked');
+    }
+    const { user, ticket, expiresAt } = issued;
+    await this.access.record(actor, 'mqtt-ticket.issue', `user:${user.username}`, user.tenantId, {
+      expiresAt,
+    });
+    return { username: user.username, password: ticket, expiresAt };
   }
 
   // ---- trusted reads for the broker ----------------------------------------------------------

@@ -136,7 +136,19 @@ export type LoginRefused = { ok: false; reason: LoginFailure; retryAfterMs?: num
 export type DeviceLogin =
   { ok: true; device: Device; profile: DeviceProfile | undefined; credential: Credential } | LoginRefused;
 
-export type UserLogin = { ok: true; user: User } | LoginRefused;
+/**
+ * The session or API token a person proved themselves with instead of a password (an MQTT
+ * password may be one, or an MQTT ticket issued for one): its end ends what it opened.
+ */
+export interface SignedInWith {
+  kind: 'session' | 'api-token';
+  /** SHA-256 hex of the token, as the store keeps it. */
+  tokenHash: string;
+  /** null: an API token without expiry. */
+  expiresAt: number | null;
+}
+
+export type UserLogin = { ok: true; user: User; token?: SignedInWith } | LoginRefused;
 
 /** A username and password that may be a device's password credential or a person's (MQTT). */
 export type PasswordLogin =
@@ -163,6 +175,8 @@ export interface RegistryEvents {
   'acl.changed': [scope: { deviceId?: string; profileId?: string }];
   'user.changed': [user: User];
   'user.deleted': [user: User];
+  /** A session ended (sign-out) or an API token was revoked: connections that signed in with it must be closed. */
+  'token.ended': [token: { userId: string; tokenHash: string }];
   'tenant.ca.changed': [tenantId: string];
   /** Every audit entry, once stored (live views of the audit log). */
   'audit.appended': [entry: AuditEntry];
@@ -234,7 +248,9 @@ export interface RegistryService {
   /**
    * An MQTT username and password: a device's password credential, else a person
    * (the dashboard's MQTT console). Both checks are one guess: at most one failure
-   * is counted. A person with a second factor is refused ('totp-required').
+   * is counted. A person's password may also be their session token, an API token or
+   * an MQTT ticket (see issueMqttTicket), which is how people with a second factor
+   * connect: with the password alone they are refused ('totp-required').
    */
   loginPassword(username: string, password: Buffer, ctx: LoginContext): Promise<PasswordLogin>;
   /** Creates a browser session for a logged-in user; returns the cookie value. */
@@ -242,6 +258,15 @@ export interface RegistryService {
   /** The actor behind a session cookie or an API token (Bearer), or undefined. */
   resolveBearer(token: string, address: string): Promise<Actor | undefined>;
   endSession(token: string): Promise<void>;
+  /**
+   * A short-lived MQTT password for the actor, standing for `token` (the session or API
+   * token the actor presented): the dashboard's MQTT console cannot read its HttpOnly
+   * cookie. The ticket works only while that token does. Audited.
+   */
+  issueMqttTicket(
+    actor: Actor,
+    token: string,
+  ): Promise<{ username: string; password: string; expiresAt: number }>;
 
   /** Device login for MQTT and the line protocol. Lockout and audit included. */
   loginDevice(proof: DeviceProof, ctx: LoginContext): Promise<DeviceLogin>;

@@ -190,6 +190,7 @@ export class UserAdmin {
       tokenId: id,
       name: token.name,
     });
+    this.fire('token.ended', { userId: user.id, tokenHash: token.tokenHash });
   }
 
   async ensurePlatformAdmin(): Promise<{ username: string; password: string } | undefined> {

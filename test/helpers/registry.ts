@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { silentLogger } from '../../src/core/logger.js';
 import { Registry, type RegistryOptions } from '../../src/registry/registry.js';
 import { SqliteRegistryStore } from '../../src/registry/sqlite/registry-store.js';
+import type { User } from '../../src/registry/model.js';
+import type { Actor } from '../../src/registry/service.js';
 import type { RegistryStore } from '../../src/registry/store.js';
 import { createCertificateAuthority, type CertificateAuthority } from '../../src/transport/pki.js';
 import { tempDir } from './temp-dir.js';
@@ -43,4 +45,16 @@ export async function openTestRegistry(overrides: Partial<RegistryOptions> = {})
     secretKey,
   });
   return { registry, store, ca, secretKey, close: () => (ownStore ? store.close() : Promise.resolve()) };
+}
+
+/** The person as an Actor, for registry calls made in their name. */
+export function actorOfUser(user: User, address = '198.51.100.7'): Actor {
+  return {
+    type: 'user',
+    id: user.id,
+    name: user.username,
+    tenantId: user.tenantId,
+    role: user.role,
+    address,
+  };
 }

@@ -5,7 +5,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, setUnauthenticatedHandler } from './api/http.js';
 import { LiveFeed } from './api/live.js';
-import { forgetUserKey } from './api/thingspeak.js';
 import type { Me } from './api/types.js';
 import { Shell } from './components/shell.js';
 import { Loading } from './components/ui.js';
@@ -35,7 +34,6 @@ export function App() {
             live,
             signOut: async () => {
               await api.post('/api/auth/logout', undefined, { expect401: true }).catch(() => undefined);
-              forgetUserKey();
               setMe(null);
               navigate('/');
             },

@@ -6,6 +6,7 @@ import {
   bearerToken,
   clearSessionCookie,
   csrfProblem,
+  presentedToken,
   sessionCookie,
   setSessionCookie,
 } from '../authenticate.js';
@@ -90,6 +91,7 @@ export function registerSessionRoutes(app: ApiApp, deps: RouteDeps): void {
   );
 }
 
+/** The signed-in caller: who they are, and MQTT credentials for the dashboard's console. */
 export function registerMeRoute(app: ApiApp, deps: RouteDeps): void {
   app.get(
     '/me',
@@ -108,5 +110,28 @@ export function registerMeRoute(app: ApiApp, deps: RouteDeps): void {
       const user = await deps.registry.getUser(actor, actor.id);
       return { user: userDto(user), tenantId: actor.tenantId, role: actor.role };
     },
+  );
+  app.post(
+    '/me/mqtt-credentials',
+    {
+      schema: {
+        summary: 'MQTT credentials for the caller: their username and a ticket valid for one minute',
+        description:
+          'For browser apps, which cannot read the HttpOnly session cookie and should not keep the password: ' +
+          'connect to the broker with this username and password within a minute. The connection lasts until ' +
+          'the session (or API token) that asked for it ends. Audited (mqtt-ticket.issue).',
+        tags,
+        response: {
+          200: z.object({
+            username: z.string(),
+            password: z.string().describe('an MQTT ticket (ht_…): shown this once'),
+            expiresAt: z.number().int().describe('connect before this time (ms since the epoch)'),
+          }),
+          ...errorResponses(),
+        },
+      },
+    },
+    // authenticate has checked the token (and, for the cookie, the CSRF rule): it is there.
+    (request) => deps.registry.issueMqttTicket(actorOf(request), presentedToken(request)!),
   );
 }

@@ -6,6 +6,7 @@
  * Fastify's router: ThingSpeak mixes extensions, singular aliases and
  * `field1`-style numbers that read more clearly as one table.
  */
+import fastifyCookie from '@fastify/cookie';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RegistryService } from '../../registry/service.js';
 import type { ChannelService } from '../service.js';
@@ -145,8 +146,10 @@ export async function registerThingSpeakApi(app: HttpApp, opts: ThingSpeakApiOpt
     return undefined;
   }
 
-  await app.register((instance, _opts, done) => {
+  await app.register(async (instance) => {
     parsers(instance);
+    // Channel management also takes the dashboard's session cookie (manage-routes.ts).
+    await instance.register(fastifyCookie);
     instance.setErrorHandler((err: FastifyError, req, reply) => {
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
       if (status === 500) req.log.error({ err }, 'ThingSpeak API request failed');
@@ -192,6 +195,5 @@ export async function registerThingSpeakApi(app: HttpApp, opts: ThingSpeakApiOpt
       },
     });
     instance.options('/channels/*', (_req, reply) => sendPreflight(reply));
-    done();
   });
 }

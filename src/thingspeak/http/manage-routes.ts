@@ -1,8 +1,10 @@
 /**
  * Channel management with the user API key (reference §5): a Halyard API
- * token (or session) of a user, resolved by the registry to an Actor.
+ * token (or session) of a user, resolved by the registry to an Actor. Without
+ * a key, the session cookie of the dashboard, under the REST API's CSRF rule.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { cookieActor, sessionCookie } from '../../api/authenticate.js';
 import { isHalyardError, type ErrorCode } from '../../core/errors.js';
 import type { RegistryService } from '../../registry/service.js';
 import type { Actor } from '../../registry/service.js';
@@ -87,6 +89,29 @@ export function reply200(reply: FastifyReply, format: Format, root: string, valu
   send(reply, 200, 'json', JSON.stringify(value));
 }
 
+/**
+ * The caller: the user API key when one is given (a wrong one is a 401 whatever else
+ * the request carries, as ThingSpeak answers), else the session cookie.
+ */
+async function manager(
+  deps: ManageDeps,
+  req: FastifyRequest,
+  p: Params,
+): Promise<Actor | { status: 401 | 403; details?: string }> {
+  const key = apiKey(req, p);
+  if (key) return (await deps.registry.resolveBearer(key, req.ip)) ?? { status: 401 };
+  const cookie = sessionCookie(req);
+  if (cookie === undefined) return { status: 401 };
+  try {
+    return await cookieActor(deps.registry, req, cookie);
+  } catch (err) {
+    // A session, but a write without the CSRF header or from another origin: refused, not unknown.
+    if (isHalyardError(err, 'NOT_AUTHORIZED')) return { status: 403, details: err.message };
+    if (isHalyardError(err, 'UNAUTHENTICATED')) return { status: 401 };
+    throw err;
+  }
+}
+
 export async function handleManage(
   deps: ManageDeps,
   req: FastifyRequest,
@@ -95,9 +120,8 @@ export async function handleManage(
   format: Format,
 ): Promise<void> {
   const p = requestParams(req);
-  const key = apiKey(req, p);
-  const actor: Actor | undefined = key ? await deps.registry.resolveBearer(key, req.ip) : undefined;
-  if (!actor) return sendError(reply, 401, format);
+  const actor = await manager(deps, req, p);
+  if ('status' in actor) return sendError(reply, actor.status, format, actor.details);
   try {
     switch (action.kind) {
       case 'create':

@@ -53,6 +53,8 @@ export function sendJson(reply: FastifyReply, status: number, body: string, call
 const ERRORS: Record<number, [code: string, message: string, details: string]> = {
   400: ['error_bad_request', 'Bad Request', 'The request cannot be fulfilled due to bad syntax.'],
   401: ['error_auth_required', 'Authorization Required', 'Please make sure that your API key is correct.'],
+  // Halyard's own: only a session-cookie write without the CSRF header gets it (docs/thingspeak.md).
+  403: ['error_forbidden', 'Forbidden', 'The request is not allowed with the session cookie.'],
   404: ['error_resource_not_found', 'Resource Not Found', 'The requested resource could not be found.'],
   405: ['error_method_invalid', 'Method Not Allowed', 'Please use the correct HTTP method.'],
   409: ['error_conflict', 'Conflict', 'The request conflicts with the current state of the resource.'],

@@ -1,7 +1,8 @@
 /**
- * The REST API as the dashboard calls it: same origin, the HttpOnly session cookie
- * rides along, and every write carries the CSRF header the API demands of cookie
- * sessions (docs/api.md, "CSRF rule").
+ * The REST API (and the ThingSpeak channel API, which takes the same cookie) as the
+ * dashboard calls it: same origin, the HttpOnly session cookie rides along, and every
+ * write carries the CSRF header the API demands of cookie sessions (docs/api.md,
+ * "CSRF rule").
  */
 
 /** An API answer that was not 2xx, with the API's stable error code. */
@@ -27,7 +28,7 @@ export function setUnauthenticatedHandler(handler: () => void): void {
 }
 
 export interface RequestOptions {
-  /** Extra headers (the ThingSpeak API takes its key in one). */
+  /** Extra headers (the ThingSpeak API takes a channel's key in one). */
   headers?: Record<string, string>;
   /** Do not treat a 401 as "signed out" (sign-in itself answers 401 for a wrong password). */
   expect401?: boolean;
@@ -74,6 +75,11 @@ function errorOf(status: number, body: unknown, text: string): ApiError {
     if (typeof b.error === 'string') {
       const message = typeof b.message === 'string' ? b.message : b.error;
       return new ApiError(status, b.error, message, typeof b.field === 'string' ? b.field : undefined);
+    }
+    // ThingSpeak's form: {"status":"401","error":{"error_code":…,"message":…,"details":…}}.
+    const ts = b.error as { error_code?: unknown; details?: unknown } | null;
+    if (typeof ts?.error_code === 'string' && typeof ts.details === 'string') {
+      return new ApiError(status, ts.error_code, ts.details);
     }
   }
   return new ApiError(status, `HTTP_${status}`, text.trim() || `request failed (${status})`);

@@ -1,10 +1,9 @@
 /**
  * The ThingSpeak-compatible channel API (docs/thingspeak.md). Its management
- * routes take a user API key, not the session cookie: the dashboard uses the
- * session token from sign-in while the tab keeps it, and otherwise asks for a
- * short-lived API token once per tab (kept in memory only).
+ * routes take the session cookie like the REST API (and the same CSRF header on
+ * writes); reading a channel's feed takes a key of that channel.
  */
-import { api } from './http.js';
+import { api, ApiError } from './http.js';
 
 export interface Channel {
   id: number;
@@ -28,72 +27,26 @@ export interface Feed {
 
 export const FIELD_NUMBERS = [1, 2, 3, 4, 5, 6, 7, 8] as const;
 
-let userKey: string | undefined;
-
-export function rememberUserKey(token: string): void {
-  userKey = token;
-}
-
-export function forgetUserKey(): void {
-  userKey = undefined;
-}
-
-async function key(): Promise<string> {
-  if (userKey === undefined) {
-    const minted = await api.post<{ token: string }>('/api/tokens', {
-      name: 'dashboard (channels)',
-      expiresInDays: 1,
-    });
-    userKey = minted.token;
-  }
-  return userKey;
-}
-
-async function tsRequest<T>(
-  method: 'GET' | 'POST' | 'DELETE',
-  path: string,
-  form?: Record<string, string>,
-  channelKey?: string,
-): Promise<T> {
-  const res = await fetch(path, {
-    method,
-    headers: {
-      'x-thingspeakapikey': channelKey ?? (await key()),
-      ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-    },
-    body: form ? new URLSearchParams(form).toString() : undefined,
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(channelError(res.status, text));
-  return JSON.parse(text) as T;
-}
-
-function channelError(status: number, body: string): string {
+/** ThingSpeak answers a read it refuses (no such channel, or a wrong key) with a bare `-1`. */
+async function feedOf(path: string, channelKey: string | undefined): Promise<Feed> {
   try {
-    const parsed = JSON.parse(body) as { error?: { message?: string; details?: string } };
-    if (parsed.error?.details) return parsed.error.details;
-    if (parsed.error?.message) return parsed.error.message;
-  } catch {
-    // ThingSpeak answers some errors as bare text (-1, error_auth_required).
+    return await api.get<Feed>(path, { headers: channelKey ? { 'x-thingspeakapikey': channelKey } : {} });
+  } catch (err) {
+    if (err instanceof ApiError && err.message === '-1') {
+      throw new ApiError(err.status, err.code, 'no such channel, or no access');
+    }
+    throw err;
   }
-  return status === 400 && body.trim() === '-1'
-    ? 'no such channel, or no access'
-    : `channel request failed (${status})`;
 }
 
 export const channels = {
-  list: () => tsRequest<Channel[]>('GET', '/channels.json'),
-  get: (id: number) => tsRequest<Channel>('GET', `/channels/${id}.json`),
-  create: (settings: Record<string, string>) => tsRequest<Channel>('POST', '/channels.json', settings),
-  remove: (id: number) => tsRequest<Channel>('DELETE', `/channels/${id}.json`),
-  /** Reads take a key of the channel itself (a read key, or the write key), not a user's. */
+  list: () => api.get<Channel[]>('/channels.json'),
+  get: (id: number) => api.get<Channel>(`/channels/${id}.json`),
+  create: (settings: Record<string, string>) => api.post<Channel>('/channels.json', settings),
+  remove: (id: number) => api.del<Channel>(`/channels/${id}.json`),
+  /** Reads take a key of the channel itself (a read key, or the write key), not the session. */
   feeds: (channel: Channel, results: number) =>
-    tsRequest<Feed>(
-      'GET',
-      `/channels/${channel.id}/feeds.json?results=${results}`,
-      undefined,
-      readKeyOf(channel),
-    ),
+    feedOf(`/channels/${channel.id}/feeds.json?results=${results}`, readKeyOf(channel)),
 };
 
 export function fieldsOf(channel: Channel): Array<{ key: `field${number}`; name: string }> {

@@ -1,8 +1,10 @@
 /**
  * MQTT console: the browser connects to the broker over WebSocket (/mqtt) as the
- * signed-in person (their username and password; the broker does not take the
- * dashboard session), inside their tenant, to subscribe and to publish — for
- * instance a command to one device on `commands/<deviceId>`.
+ * signed-in person, inside their tenant, to subscribe and to publish — for
+ * instance a command to one device on `commands/<deviceId>`. The MQTT password is
+ * a one-minute ticket from the API, standing for this session (the page cannot read
+ * the HttpOnly cookie and never asks for the password); signing out closes the
+ * connection.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api/http.js';
@@ -24,12 +26,17 @@ interface Received {
 
 const MAX_SHOWN = 200;
 
+/** POST /api/me/mqtt-credentials: the username and a one-minute ticket as the password. */
+interface MqttCredentials {
+  username: string;
+  password: string;
+}
+
 export const commandTopic = (deviceId: string): string => `commands/${deviceId}`;
 
 export function ConsolePage() {
   const { me } = useSession();
   const [client, setClient] = useState<MqttClient>();
-  const [password, setPassword] = useState('');
   const [error, setError] = useState<unknown>();
   const [connecting, setConnecting] = useState(false);
   useEffect(() => () => client?.end(), [client]);
@@ -39,13 +46,13 @@ export function ConsolePage() {
     setError(undefined);
     setConnecting(true);
     try {
+      const { username, password } = await api.post<MqttCredentials>('/api/me/mqtt-credentials');
       const c = await MqttClient.connect({
-        clientId: `dashboard-${me.user.username}-${Math.random().toString(36).slice(2, 8)}`,
-        username: me.user.username,
+        clientId: `dashboard-${username}-${Math.random().toString(36).slice(2, 8)}`,
+        username,
         password,
       });
       c.onClose = () => setClient(undefined);
-      setPassword('');
       setClient(c);
     } catch (err) {
       setError(err);
@@ -72,16 +79,11 @@ export function ConsolePage() {
       <ErrorNote error={error} />
       {!client ? (
         <Section title="Connect">
+          <p class="muted">
+            Connects as {me.user.username} with this session; signing out disconnects.
+            {me.role === 'viewer' && ' Viewers may subscribe but not publish.'}
+          </p>
           <form class="form-grid" onSubmit={(e) => void connect(e)}>
-            <Field label="MQTT password" hint={`Your sign-in password; the username is ${me.user.username}.`}>
-              <input
-                type="password"
-                autocomplete="current-password"
-                required
-                value={password}
-                onInput={(e) => setPassword(valueOf(e))}
-              />
-            </Field>
             <Submit label="Connect" disabled={connecting} />
           </form>
         </Section>

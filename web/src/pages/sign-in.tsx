@@ -4,14 +4,8 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from '../api/http.js';
-import { rememberUserKey } from '../api/thingspeak.js';
-import type { Me, User } from '../api/types.js';
+import type { Me } from '../api/types.js';
 import { ErrorNote, Field, valueOf } from '../components/ui.js';
-
-interface LoginAnswer {
-  token: string;
-  user: User;
-}
 
 export function SignIn(props: { onSignedIn: (me: Me) => void }) {
   const [username, setUsername] = useState('');
@@ -35,8 +29,7 @@ export function SignIn(props: { onSignedIn: (me: Me) => void }) {
     setError(undefined);
     try {
       const body = needsTotp ? { username, password, totp } : { username, password };
-      const answer = await api.post<LoginAnswer>('/api/auth/login', body, { expect401: true });
-      rememberUserKey(answer.token);
+      await api.post('/api/auth/login', body, { expect401: true });
       props.onSignedIn(await api.get<Me>('/api/me'));
     } catch (err) {
       if (err instanceof ApiError && err.code === 'TOTP_REQUIRED') {
