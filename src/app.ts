@@ -113,6 +113,7 @@ export async function startHalyard(config: Config, opts: StartHalyardOptions = {
     store: telemetryStore,
     logger: logger.child({ component: 'telemetry' }),
     maxPendingPoints: config.telemetry.maxPendingPoints,
+    maxBatchPoints: config.telemetry.maxBatchPoints,
   });
   const retention = new RetentionJob({
     registry,

@@ -59,7 +59,7 @@ export class TelemetryIngest extends EventEmitter<IngestEvents> {
   constructor(private readonly opts: TelemetryIngestOptions) {
     super();
     this.maxPending = opts.maxPendingPoints ?? 200_000;
-    this.maxBatch = opts.maxBatchPoints ?? 50_000;
+    this.maxBatch = opts.maxBatchPoints ?? 20_000; // the config default (config-schema.ts says why)
   }
 
   /** Points waiting for their transaction. */

@@ -124,25 +124,29 @@ export class SqliteTelemetryStore implements TelemetryStore {
       const limit = pageLimit(q.limit);
       const desc = q.order === 'desc';
       const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
-      const where = ['series_id = @series', 'ts >= @from', 'ts < @to'];
-      if (q.keys?.length) where.push('key IN (SELECT value FROM json_each(@keys))');
-      if (cursor)
-        where.push(
-          desc ? '(ts < @cts OR (ts = @cts AND key < @ckey))' : '(ts > @cts OR (ts = @cts AND key > @ckey))',
-        );
+      // Each key's points are one contiguous run of the primary key (series, key, ts): read the
+      // page's worth of every key and merge them in (ts, key) order. A second index on (series, ts)
+      // would serve this in one read, but it cost a third of the ingest's insert time.
       const dir = desc ? 'DESC' : 'ASC';
-      const rows = this.statement(
-        `SELECT key, ts, value_type, value_num, value_text FROM points WHERE ${where.join(' AND ')}
-          ORDER BY ts ${dir}, key ${dir} LIMIT @limit`,
-      ).all({
-        series: q.seriesId,
-        // The cursor narrows the time range too, so the index range starts at the page's end.
-        from: cursor && !desc ? Math.max(q.from, cursor.ts) : q.from,
-        to: cursor && desc ? Math.min(q.to, cursor.ts + 1) : q.to,
-        limit: limit + 1,
-        ...(q.keys?.length ? { keys: JSON.stringify(q.keys) } : {}),
-        ...(cursor ? { cts: cursor.ts, ckey: cursor.key } : {}),
-      }) as PointRow[];
+      const byKey = this.statement(
+        `SELECT key, ts, value_type, value_num, value_text FROM points
+          WHERE series_id = @series AND key = @key AND ts >= @from AND ts < @to ORDER BY ts ${dir} LIMIT @limit`,
+      );
+      const keys = q.keys?.length ? [...new Set(q.keys)] : this.seriesKeys(q.seriesId);
+      const rows: PointRow[] = [];
+      for (const key of keys) {
+        // After the cursor (ts, key): a later key may still have points at the cursor's ts itself.
+        const atCursorToo = cursor !== undefined && (desc ? key < cursor.key : key > cursor.key);
+        let from = q.from;
+        let to = q.to;
+        if (cursor && !desc) from = Math.max(from, atCursorToo ? cursor.ts : cursor.ts + 1);
+        if (cursor && desc) to = Math.min(to, atCursorToo ? cursor.ts + 1 : cursor.ts);
+        if (from >= to) continue;
+        rows.push(...(byKey.all({ series: q.seriesId, key, from, to, limit: limit + 1 }) as PointRow[]));
+      }
+      const sign = desc ? -1 : 1;
+      rows.sort((a, b) => sign * (a.ts - b.ts || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)));
+      rows.length = Math.min(rows.length, limit + 1);
       const tenantId = rows.length ? this.tenantOf(q.seriesId) : '';
       const page = rows.slice(0, limit).map((r) => ({
         tenantId,
