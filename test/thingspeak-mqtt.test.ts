@@ -186,6 +186,41 @@ describe('ThingSpeak MQTT: legacy subscribe topics', () => {
     assert.equal(got.get(topics.csv)!.length, 2);
   });
 
+  it("keeps a persistent session's legacy subscription across a reconnect, the last entry included", async () => {
+    const created = await platform.app.thingspeak.channels.createChannel(admin, {
+      name: 'Resumed',
+      fields: { field1: 'a' },
+    });
+    const { channel, writeKey } = created;
+    const topic = `channels/${channel.id}/subscribe/json/${created.readKeys[0]}`;
+    const persistent = { protocolVersion: 5 as const, username: tokens.watcher, password: undefined };
+    const options = {
+      ...persistent,
+      clientId: 'resumer',
+      clean: false,
+      properties: { sessionExpiryInterval: 300 },
+    };
+    const first = await connectClient(platform.mqttUrl, options);
+    await first.client.subscribeAsync(topic, { qos: 0 });
+    await first.drop();
+
+    const station = await device('station');
+    const sensor = await device('sensor');
+    await sensor.client.subscribeAsync(`channels/${channel.id}/subscribe/fields/field1`, { qos: 0 });
+    station.client.publish(`channels/${channel.id}/publish/${writeKey}`, 'field1=7', { qos: 0 });
+    assert.equal((await sensor.nextMessage()).payload, '7'); // stored and announced
+    const again = await connectClient(platform.mqttUrl, options);
+    clients.push(again);
+    assert.equal(again.connack.sessionPresent, true);
+    // No SUBSCRIBE this time: the resumed subscription brings the last entry, then updates.
+    const last = await again.nextMessage();
+    assert.equal(last.topic, topic);
+    assert.equal((JSON.parse(last.payload) as { field1: string }).field1, '7');
+    station.client.publish(`channels/${channel.id}/publish/${writeKey}`, 'field1=8', { qos: 0 });
+    const next = await again.nextMessage();
+    assert.equal((JSON.parse(next.payload) as { field1: string }).field1, '8');
+  });
+
   it("disconnects a subscriber naming a wrong key or another tenant's channel", async () => {
     const { channel } = await platform.app.thingspeak.channels.createChannel(admin, { name: 'Private' });
     const watcher = await device('watcher', 5);

@@ -83,9 +83,10 @@ export interface ConnectionObserver {
   clientConnected(client: ClientView): void;
   clientDisconnected(client: ClientView, cause: DisconnectCause): void;
   /**
-   * A subscription was granted and its SUBACK written: `filter` as the client
-   * named it (without its mount point). Anything sent to the client from here
-   * on arrives after the SUBACK. Must not throw.
+   * A subscription was granted and its SUBACK written, or a resumed session
+   * brought it back (after the CONNACK): `filter` as the client named it
+   * (without its mount point). Anything sent to the client from here on
+   * arrives after that acknowledgement. Must not throw.
    */
   subscribed?(client: ClientView, filter: string): void;
 }

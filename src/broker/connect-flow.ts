@@ -177,6 +177,17 @@ export function acceptConnect(conn: MqttConnection, packet: mqtt.IConnectPacket)
     });
     conn.connected(session, identity, keepAlive);
     broker.resumeDelivery(session);
+    // A resumed session's subscriptions are this connection's too: observers hear of them as of new grants.
+    const observer = broker.deps.observer;
+    if (sessionPresent && observer?.subscribed) {
+      for (const sub of session.subscriptions.values()) {
+        const filter = sub.filter.slice(identity.mountPoint.length);
+        observer.subscribed(
+          conn.view(identity),
+          sub.shareGroup ? `$share/${sub.shareGroup}/${filter}` : filter,
+        );
+      }
+    }
   };
 
   const known = conn.info.identity;
