@@ -169,12 +169,7 @@ export function acceptConnect(conn: MqttConnection, packet: mqtt.IConnectPacket)
     conn.log.debug({ ...conn.logContext(), identity: identity.name, sessionPresent }, 'client connected');
     // Before connected(): packets pipelined behind CONNECT may close the connection, and the observer
     // must hear of the start before the end.
-    broker.deps.observer?.clientConnected({
-      clientId: sessionKey,
-      identity,
-      listener: conn.info.listener,
-      remoteAddress: conn.info.remoteAddress,
-    });
+    broker.deps.observer?.clientConnected(conn.view(identity));
     conn.connected(session, identity, keepAlive);
     broker.resumeDelivery(session);
     // A resumed session's subscriptions are this connection's too: observers hear of them as of new grants.
