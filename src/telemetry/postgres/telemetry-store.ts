@@ -37,6 +37,7 @@ import {
 import { partialFromRow, pointValue, rollupValues } from '../sql/rows.js';
 import { ROLLUP_COLUMNS, ROLLUP_MERGE, type PointRow, type RollupRow } from '../sql/schema.js';
 import type { AggregateQuery, DeleteScope, RangeQuery, TelemetryStore } from '../store.js';
+import { newestPerSeriesKey } from '../sql/series-key-map.js';
 import { migrateTelemetry } from './migrations.js';
 
 export interface PostgresTelemetryStoreOptions {
@@ -287,13 +288,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
    */
   private async writeTx(c: PoolClient, points: DataPoint[]): Promise<void> {
     const encoded = points.map((p) => encodeValue(p.value));
-    const newest = new Map<string, DataPoint>();
-    for (const p of points) {
-      const id = `${p.seriesId}\u0000${p.key}`;
-      const seen = newest.get(id);
-      if (!seen || p.ts >= seen.ts) newest.set(id, p);
-    }
-    const latest = [...newest.values()];
+    const latest = newestPerSeriesKey(points);
     const latestValues = latest.map((p) => encodeValue(p.value));
     const { deltas } = rollupChanges(points, NO_REPLACED);
     const params: unknown[] = [

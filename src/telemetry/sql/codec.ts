@@ -4,6 +4,7 @@
  */
 import { HalyardError } from '../../core/errors.js';
 import type { DataPoint, TelemetryValue } from '../model.js';
+import { SeriesKeyMap } from './series-key-map.js';
 
 /** value_type: the JSON type a value came in with. */
 export const VALUE_TYPE = { number: 0, boolean: 1, string: 2 } as const;
@@ -85,9 +86,12 @@ export function checkRange(from: number, to: number): void {
 /**
  * The points a write stores: one per (seriesId, key, ts), the last one of a
  * batch winning as a later write would. Refuses what no column can hold.
+ * Duplicates are rare, so the common pass only notes each series key's times;
+ * the first duplicate switches to the keyed pass that removes them.
  */
 export function uniquePoints(points: readonly DataPoint[]): DataPoint[] {
-  const byId = new Map<string, DataPoint>();
+  const times = new SeriesKeyMap<number | number[]>();
+  let duplicated = false;
   for (const p of points) {
     if (!Number.isSafeInteger(p.ts)) {
       throw new HalyardError('INVALID_INPUT', 'a point time must be an integer of ms', { ts: p.ts });
@@ -95,9 +99,18 @@ export function uniquePoints(points: readonly DataPoint[]): DataPoint[] {
     if (typeof p.value === 'number' && !Number.isFinite(p.value)) {
       throw new HalyardError('INVALID_INPUT', 'a number must be finite', { key: p.key, ts: p.ts });
     }
-    byId.set(`${p.ts}\u0000${p.seriesId}\u0000${p.key}`, p);
+    if (duplicated) continue;
+    const seen = times.get(p.seriesId, p.key);
+    if (seen === undefined) times.set(p.seriesId, p.key, p.ts);
+    else if (typeof seen === 'number') {
+      if (seen === p.ts) duplicated = true;
+      else times.set(p.seriesId, p.key, [seen, p.ts]);
+    } else if (seen.includes(p.ts)) duplicated = true;
+    else seen.push(p.ts);
   }
-  if (byId.size === points.length) return points as DataPoint[];
+  if (!duplicated) return points as DataPoint[];
+  const byId = new Map<string, DataPoint>();
+  for (const p of points) byId.set(`${p.ts}\u0000${p.seriesId}\u0000${p.key}`, p);
   return [...byId.values()];
 }
 

@@ -7,6 +7,7 @@
 import { HalyardError } from '../../core/errors.js';
 import type { Aggregation, Bucket, DataPoint, TelemetryValue } from '../model.js';
 import { compareKeys, numericValue } from './codec.js';
+import { SeriesKeyMap } from './series-key-map.js';
 
 /** The rollup tables, coarsest first: name and bucket size in ms. */
 export const ROLLUPS = [
@@ -130,15 +131,13 @@ export interface RollupChanges {
  */
 export function rollupChanges(points: readonly DataPoint[], replaced: ReadonlySet<string>): RollupChanges {
   const finest = ROLLUPS[ROLLUPS.length - 1];
-  // Per series key, its buckets of this batch (mostly one): the map is keyed
-  // without the time, whose conversion to text would cost more than the rest.
-  const bySeriesKey = new Map<string, RollupDelta[]>();
+  // Per series key, its buckets of this batch (mostly one).
+  const bySeriesKey = new SeriesKeyMap<RollupDelta[]>();
   let level: RollupDelta[] = [];
   for (const p of points) {
     const bucketTs = bucketStart(p.ts, finest.ms);
-    const id = seriesKeyId(p.seriesId, p.key);
-    let buckets = bySeriesKey.get(id);
-    if (!buckets) bySeriesKey.set(id, (buckets = []));
+    let buckets = bySeriesKey.get(p.seriesId, p.key);
+    if (!buckets) bySeriesKey.set(p.seriesId, p.key, (buckets = []));
     const delta = findBucket(buckets, bucketTs);
     if (delta) addPoint(delta.partial, p.ts, p.value);
     else {

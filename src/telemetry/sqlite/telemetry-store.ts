@@ -28,6 +28,7 @@ import {
 import { partialFromRow, pointValue, rollupValues } from '../sql/rows.js';
 import { ROLLUP_COLUMNS, ROLLUP_MERGE, type PointRow, type RollupRow } from '../sql/schema.js';
 import type { AggregateQuery, DeleteScope, RangeQuery, TelemetryStore } from '../store.js';
+import { newestPerSeriesKey } from '../sql/series-key-map.js';
 import { TELEMETRY_MIGRATIONS } from './migrations.js';
 import { openSqliteDatabase, sqliteStoreError } from '../../store/sqlite/open-database.js';
 
@@ -271,16 +272,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
       'UPDATE points SET value_type = ?, value_num = ?, value_text = ? WHERE series_id = ? AND key = ? AND ts = ?',
     );
     const replaced = new Set<string>();
-    const newest = new Map<string, DataPoint>();
     for (const p of points) {
       const v = encodeValue(p.value);
       if (insert.run(p.seriesId, p.key, p.ts, v.type, v.num, v.text).changes === 0) {
         replace.run(v.type, v.num, v.text, p.seriesId, p.key, p.ts);
         replaced.add(pointId(p.seriesId, p.key, p.ts));
       }
-      const id = `${p.seriesId}\u0000${p.key}`;
-      const seen = newest.get(id);
-      if (!seen || p.ts >= seen.ts) newest.set(id, p);
     }
     const latest = this.statement(
       `INSERT INTO latest (series_id, key, tenant_id, ts, value_type, value_num, value_text)
@@ -289,7 +286,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
          value_type = excluded.value_type, value_num = excluded.value_num, value_text = excluded.value_text
        WHERE excluded.ts >= latest.ts`,
     );
-    for (const p of newest.values()) {
+    for (const p of newestPerSeriesKey(points)) {
       const v = encodeValue(p.value);
       latest.run(p.seriesId, p.key, p.tenantId, p.ts, v.type, v.num, v.text);
     }
