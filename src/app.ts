@@ -136,7 +136,9 @@ export async function startHalyard(config: Config, opts: StartHalyardOptions = {
     store: channelStore,
     registry,
     telemetry: telemetryStore,
-    writePoints: (points) => ingest.accept(points),
+    // A group of channel updates writes its mirror at once, in its own turn (docs/thingspeak.md), not
+    // through the ingest's queue; live views hear of the points as of any other accepted telemetry.
+    writePoints: (points) => ingest.writeNow(points),
     secretKey,
     notify: (channel, entry) => channelFeeds.entryAdded(channel, entry),
     logger: logger.child({ component: 'thingspeak' }),

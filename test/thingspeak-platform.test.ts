@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { DataPoint } from '../src/telemetry/model.js';
 import { createTenantAdmin, startTestPlatform, type TestPlatform } from './helpers/platform.js';
 
 /**
@@ -39,12 +40,27 @@ describe('ThingSpeak API on the platform', () => {
     const writeKey = channel.api_keys.find((k) => k.write_flag)?.api_key ?? '';
     assert.match(writeKey, /^[0-9A-Z]{16}$/);
 
+    // Live views hear of the update's telemetry copy, as of any accepted telemetry.
+    const heard: DataPoint[] = [];
+    const listen = (points: readonly DataPoint[]) => heard.push(...points);
+    platform.app.telemetry.ingest.on('accepted', listen);
     const update = await fetch(`${platform.httpUrl}/update?api_key=${writeKey}&field1=12.5`, {
       method: 'POST',
     });
+    platform.app.telemetry.ingest.off('accepted', listen);
     assert.equal(update.status, 200);
     assert.equal(await update.text(), '1');
     assert.equal(update.headers.get('access-control-allow-origin'), '*');
+    const series = `channel:${channel.id}`;
+    assert.deepEqual(
+      heard.map((p) => [p.seriesId, p.key, p.value]),
+      [[series, 'field1', 12.5]],
+    );
+    // Answered means stored: the copy is in the telemetry store already.
+    assert.deepEqual(
+      (await platform.app.telemetry.store.latest(series)).map((v) => [v.key, v.value]),
+      [['field1', 12.5]],
+    );
 
     const feed = await fetch(`${platform.httpUrl}/channels/${channel.id}/feeds.json?api_key=${writeKey}`);
     const body = (await feed.json()) as {

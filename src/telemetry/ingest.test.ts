@@ -101,4 +101,27 @@ describe('TelemetryIngest', () => {
       [3, 3, 3],
     );
   });
+
+  it('writeNow writes at once outside the queue, announces, counts, and refuses once closed', async () => {
+    const { store, transactions, nextGate } = gatedStore();
+    const ingest = new TelemetryIngest({ store, logger: silentLogger() });
+    const heard: number[] = [];
+    ingest.on('accepted', (points) => heard.push(points.length));
+    let durable = false;
+    const written = ingest.writeNow([point(1), point(2)]).then(() => (durable = true));
+    assert.equal(transactions.length, 1, 'written in this turn, not at the next drain');
+    assert.deepEqual(heard, [2]);
+    const gate = await nextGate();
+    assert.equal(durable, false);
+    gate.open();
+    await written;
+    assert.equal(ingest.stats.pointsWritten, 2);
+    assert.equal(ingest.stats.transactions, 1);
+    const failing = ingest.writeNow([point(3)]);
+    (await nextGate()).fail(new Error('disk full'));
+    await assert.rejects(failing, /disk full/);
+    assert.equal(ingest.stats.pointsFailed, 1);
+    await ingest.close();
+    await assert.rejects(ingest.writeNow([point(4)]), (err) => isHalyardError(err, 'STORE_FAILURE'));
+  });
 });

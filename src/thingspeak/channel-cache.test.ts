@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ChannelCache } from './channel-cache.js';
+import { hashChannelKey } from './keys.js';
 import type { Channel, ChannelKey } from './model.js';
 
 function fakeStore(channels: Channel[], keys: ChannelKey[]) {
@@ -23,10 +24,10 @@ function fakeStore(channels: Channel[], keys: ChannelKey[]) {
 
 const channel = (id: number, lastEntryId = 0): Channel =>
   ({ id, tenantId: 't', name: `c${id}`, lastEntryId, lastUpdateAt: null }) as unknown as Channel;
-const key = (channelId: number, keyHash: string): ChannelKey => ({
+const key = (channelId: number, clear: string): ChannelKey => ({
   channelId,
   kind: 'write',
-  keyHash,
+  keyHash: hashChannelKey(clear),
   sealed: '',
   createdAt: 0,
 });

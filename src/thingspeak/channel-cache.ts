@@ -1,3 +1,4 @@
+import { hashChannelKey } from './keys.js';
 import type { Channel, ChannelKey } from './model.js';
 import type { ChannelStore } from './store.js';
 
@@ -12,9 +13,12 @@ interface Cached<T> {
  * this process reach the cache at once (`put`, `forget`, `noteEntry`); those of
  * other nodes sharing the database are seen within `ttlMs`. Misses are not
  * remembered, so a key created elsewhere works at once. Bounded: the oldest
- * entries go first.
+ * entries go first. Keys are found by the key as given, so a known key costs
+ * no hashing; the process can open every key anyway (keys.ts), so holding
+ * them adds nothing to what it holds.
  */
 export class ChannelCache {
+  /** By the key in clear. */
   private readonly keys = new Map<string, Cached<ChannelKey>>();
   private readonly channels = new Map<number, Cached<Channel>>();
 
@@ -25,11 +29,11 @@ export class ChannelCache {
     private readonly maxEntries = 10_000,
   ) {}
 
-  async key(keyHash: string): Promise<ChannelKey | undefined> {
-    const hit = this.fresh(this.keys, keyHash);
+  async key(clear: string): Promise<ChannelKey | undefined> {
+    const hit = this.fresh(this.keys, clear);
     if (hit) return hit;
-    const key = await this.store.findKey(keyHash);
-    if (key) this.remember(this.keys, keyHash, key);
+    const key = await this.store.findKey(hashChannelKey(clear));
+    if (key) this.remember(this.keys, clear, key);
     return key;
   }
 
@@ -58,7 +62,7 @@ export class ChannelCache {
   /** The channel and its keys are gone or changed in a way the cache cannot follow (deleted, cleared). */
   forget(channelId: number): void {
     this.channels.delete(channelId);
-    for (const [hash, key] of this.keys) if (key.value.channelId === channelId) this.keys.delete(hash);
+    for (const [clear, key] of this.keys) if (key.value.channelId === channelId) this.keys.delete(clear);
   }
 
   private fresh<K, T>(map: Map<K, Cached<T>>, k: K): T | undefined {

@@ -7,6 +7,7 @@ import { silentLogger } from '../core/logger.js';
 import { SYSTEM_ACTOR, type Actor } from '../registry/service.js';
 import { SqliteTelemetryStore } from '../telemetry/sqlite/telemetry-store.js';
 import { Channels } from './channels.js';
+import type { Identity } from '../broker/auth.js';
 import { ChannelFeeds } from './mqtt-feeds.js';
 import { SqliteChannelStore } from './sqlite/channel-store.js';
 
@@ -27,6 +28,9 @@ describe('Channels', () => {
   let channels: Channels;
   let now: number;
   let sent: { topic: string; payload: string; tenantId: string }[];
+  let feeds: ChannelFeeds;
+  /** A connection subscribed to every channel topic. */
+  const watcher = {} as Identity;
 
   beforeEach(async () => {
     reg = await openTestRegistry();
@@ -47,12 +51,13 @@ describe('Channels', () => {
       now: () => now,
       logger: silentLogger(),
     });
-    const feeds = new ChannelFeeds({
+    feeds = new ChannelFeeds({
       channels,
       publish: (topic, payload, tenantId) => sent.push({ topic, payload: payload.toString(), tenantId }),
       disconnect: () => undefined,
       logger: silentLogger(),
     });
+    feeds.subscribed(watcher, 'channels/+/subscribe/#');
   });
   afterEach(async () => {
     await store.close();
@@ -111,6 +116,18 @@ describe('Channels', () => {
     const second = await channels.update(c.writeKey, { fields: { field1: '22' } }, 'mqtt');
     assert.ok(second.ok);
     assert.equal(second.entry.entryId, 2);
+  });
+
+  it('builds and sends no notices while no connection may subscribe to channel topics', async () => {
+    const c = await channels.createChannel(admin, {});
+    feeds.connectionEnded(watcher);
+    const other = {} as Identity;
+    feeds.subscribed(other, 'devices/+/telemetry');
+    assert.ok((await channels.update(c.writeKey, { fields: { field1: '1' } }, 'rest')).ok);
+    assert.equal(sent.length, 0);
+    feeds.subscribed(other, `$share/g/channels/${c.channel.id}/subscribe`);
+    assert.ok((await channels.update(c.writeKey, { fields: { field1: '2' } }, 'rest')).ok);
+    assert.equal(sent[0]?.topic, `channels/${c.channel.id}/subscribe`);
   });
 
   it('gives updates arriving in the same millisecond distinct created_at times', async () => {

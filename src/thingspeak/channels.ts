@@ -11,7 +11,8 @@ import type { Actor, RegistryService } from '../registry/service.js';
 import type { DataPoint } from '../telemetry/model.js';
 import type { TelemetryStore } from '../telemetry/store.js';
 import { ChannelCache } from './channel-cache.js';
-import { hashChannelKey, newChannelKey, openChannelKey } from './keys.js';
+import { GroupCommit, type Settled } from './group-commit.js';
+import { newChannelKey, openChannelKey } from './keys.js';
 import { FIELD_NUMBERS, type Channel, type ChannelEntry, type FieldNumber } from './model.js';
 import type {
   ChannelService,
@@ -21,7 +22,7 @@ import type {
   UpdateOutcome,
 } from './service.js';
 import type { DeviceChannelSink } from './device-telemetry.js';
-import type { ChannelStore, EntryQuery } from './store.js';
+import type { ChannelStore, EntryQuery, GroupAppend } from './store.js';
 import { checkSettings, entryFromInput } from './validate.js';
 
 export interface ChannelsOptions {
@@ -29,8 +30,8 @@ export interface ChannelsOptions {
   registry: RegistryService;
   telemetry: TelemetryStore;
   /**
-   * How mirrored points are written; default `telemetry.write`. The platform passes the
-   * telemetry ingest, so mirrors of many updates share one group commit.
+   * How mirrored points are written; default `telemetry.write`. Called once per
+   * group of updates, right after the group's entries are committed.
    */
   writePoints?: (points: DataPoint[]) => Promise<void>;
   secretKey: Buffer;
@@ -55,10 +56,13 @@ export class Channels implements ChannelService, DeviceChannelSink {
   private readonly serverTimes = new Map<number, number>();
   /** Keys and channels for the write path (channel-cache.ts). */
   private readonly cache: ChannelCache;
+  /** Single updates and device entries, written (with their mirrors) a group at a time. */
+  private readonly groups: GroupCommit<GroupItem, ChannelEntry>;
 
   constructor(private readonly opts: ChannelsOptions) {
     this.now = opts.now ?? Date.now;
     this.cache = new ChannelCache(opts.store, this.now);
+    this.groups = new GroupCommit((items) => this.commitGroup(items));
   }
 
   /** Loads the device bindings; call once before native telemetry flows. */
@@ -81,7 +85,7 @@ export class Channels implements ChannelService, DeviceChannelSink {
     for (const input of inputs) {
       const checked = entryFromInput(channel.id, input, now);
       if (!checked.ok) continue; // nothing of this channel's in it (the sink keeps only valid values)
-      const entry = await this.opts.store.mergeEntry(checked.entry, now);
+      const entry = await this.groups.add({ entry: checked.entry, at: now, merge: true });
       this.cache.noteEntry(channel.id, entry.entryId, now);
       this.notify(channel, entry);
     }
@@ -91,7 +95,7 @@ export class Channels implements ChannelService, DeviceChannelSink {
     key: string | undefined,
   ): Promise<{ channel: Channel; kind: 'write' | 'read' } | undefined> {
     if (!key) return undefined;
-    const record = await this.cache.key(hashChannelKey(key));
+    const record = await this.cache.key(key);
     if (!record) return undefined;
     const channel = await this.cache.channel(record.channelId);
     return channel && { channel, kind: record.kind };
@@ -127,7 +131,8 @@ export class Channels implements ChannelService, DeviceChannelSink {
       createdAt = Math.max(now, (this.serverTimes.get(channel.id) ?? 0) + 1);
       this.serverTimes.set(channel.id, createdAt);
     }
-    const checked = entryFromInput(channel.id, { ...input, createdAt }, now);
+    // The server's time stands in for a created_at the input does not give.
+    const checked = entryFromInput(channel.id, input, createdAt);
     if (!checked.ok) return { ok: false, reason: 'invalid', message: checked.message };
     const minMs = channel.minUpdateIntervalSeconds * 1000;
     const last = Math.max(channel.lastUpdateAt ?? -Infinity, this.pending.get(channel.id) ?? -Infinity);
@@ -138,7 +143,7 @@ export class Channels implements ChannelService, DeviceChannelSink {
     this.pending.set(channel.id, now);
     let entry: ChannelEntry;
     try {
-      entry = await this.opts.store.appendEntry(checked.entry, now);
+      entry = await this.groups.add({ entry: checked.entry, at: now, merge: false, mirrorOf: channel });
     } catch (err) {
       if (this.pending.get(channel.id) === now) this.pending.delete(channel.id);
       if (isHalyardError(err, 'CONFLICT')) return { ok: false, reason: 'invalid', message: err.message };
@@ -147,9 +152,9 @@ export class Channels implements ChannelService, DeviceChannelSink {
     }
     if (this.pending.get(channel.id) === now) this.pending.delete(channel.id);
     this.cache.noteEntry(channel.id, entry.entryId, now);
-    await this.mirror(channel, [entry]);
     this.notify(channel, entry);
-    this.opts.logger.debug({ channelId: channel.id, entryId: entry.entryId, via }, 'channel updated');
+    if (this.opts.logger.isLevelEnabled('debug'))
+      this.opts.logger.debug({ channelId: channel.id, entryId: entry.entryId, via }, 'channel updated');
     return { ok: true, channel: { ...channel, lastEntryId: entry.entryId, lastUpdateAt: now }, entry };
   }
 
@@ -180,7 +185,9 @@ export class Channels implements ChannelService, DeviceChannelSink {
     }
     const last = stored.at(-1);
     if (last) this.cache.noteEntry(channel.id, last.entryId, now);
-    await this.mirror(channel, stored);
+    const points: DataPoint[] = [];
+    for (const entry of stored) mirrorPoints(channel, entry, points);
+    await this.writeMirror(points);
     const after = { ...channel, lastEntryId: last?.entryId ?? channel.lastEntryId, lastUpdateAt: now };
     // Bulk writes are not delivered to MQTT subscribers (ThingSpeak's rule).
     return stored.map((entry) => ({ ok: true, channel: after, entry }));
@@ -324,29 +331,33 @@ export class Channels implements ChannelService, DeviceChannelSink {
     return this.opts.store.lastFieldEntry(channelId, field);
   }
 
-  /** Numeric strings become numbers; the field's name is the key when the channel is a device's. */
-  private async mirror(channel: Channel, entries: readonly ChannelEntry[]): Promise<void> {
+  /**
+   * One group: its entries in one store commit, then the mirrors of the stored
+   * ones in one telemetry write, and only then the outcomes, so an update is
+   * answered when its entry and its mirror are both durable. A crash between
+   * the two commits keeps the entry without its mirror: the client, never
+   * answered, sends it again (docs/thingspeak.md).
+   */
+  private async commitGroup(items: readonly GroupItem[]): Promise<Settled<ChannelEntry>[]> {
+    const outcomes = await this.opts.store.appendGroup(items);
     const points: DataPoint[] = [];
-    const base = { tenantId: channel.tenantId, seriesId: channelSeries(channel) };
-    for (const e of entries) {
-      for (const n of FIELD_NUMBERS) {
-        const v = e.fields[`field${n}`];
-        if (v === undefined || v === null) continue;
-        const key = (channel.deviceId !== null ? channel.fields[`field${n}`] : null) ?? `field${n}`;
-        const trimmed = v.trim();
-        const num = NUMERIC.test(trimmed) ? Number(trimmed) : NaN;
-        points.push({ ...base, key, ts: e.createdAt, value: Number.isFinite(num) ? num : v });
-      }
-      if (e.status !== null) points.push({ ...base, key: 'status', ts: e.createdAt, value: e.status });
-    }
+    items.forEach((item, i) => {
+      const outcome = outcomes[i];
+      if (item.mirrorOf && 'value' in outcome) mirrorPoints(item.mirrorOf, outcome.value, points);
+    });
+    await this.writeMirror(points);
+    return outcomes;
+  }
+
+  private async writeMirror(points: DataPoint[]): Promise<void> {
     if (points.length === 0) return;
     try {
       await (this.opts.writePoints ?? ((p: DataPoint[]) => this.opts.telemetry.write(p)))(points);
     } catch (err) {
-      // The entry is stored (ThingSpeak's API reads it); only the native API's copy is missing.
+      // The entries are stored (ThingSpeak's API reads them); only the native API's copy is missing.
       this.opts.logger.error(
-        { err, channelId: channel.id },
-        'could not mirror a channel update into telemetry',
+        { err, points: points.length },
+        'could not mirror channel updates into telemetry',
       );
     }
   }
@@ -431,6 +442,27 @@ export class Channels implements ChannelService, DeviceChannelSink {
       details: {},
     });
   }
+}
+
+/** An entry to append, and the channel whose telemetry mirrors it (none for device entries). */
+interface GroupItem extends GroupAppend {
+  mirrorOf?: Channel;
+}
+
+/** Numeric strings become numbers; the field's name is the key when the channel is a device's. */
+function mirrorPoints(channel: Channel, e: ChannelEntry, into: DataPoint[]): void {
+  const { tenantId } = channel;
+  const seriesId = channelSeries(channel);
+  const ts = e.createdAt;
+  for (const n of FIELD_NUMBERS) {
+    const v = e.fields[`field${n}`];
+    if (v === undefined || v === null) continue;
+    const key = (channel.deviceId !== null ? channel.fields[`field${n}`] : null) ?? `field${n}`;
+    const trimmed = v.trim();
+    const num = NUMERIC.test(trimmed) ? Number(trimmed) : NaN;
+    into.push({ tenantId, seriesId, key, ts, value: Number.isFinite(num) ? num : v });
+  }
+  if (e.status !== null) into.push({ tenantId, seriesId, key: 'status', ts, value: e.status });
 }
 
 function cleanTags(tags: string[] | undefined): string[] {

@@ -88,7 +88,23 @@ export interface ChannelFeedsOptions {
   logger: Logger;
 }
 
+/**
+ * Whether a (mount-relative) filter could match a channel topic: its first
+ * level is `channels` or a wildcard. Erring on the side of yes only costs work.
+ */
+export function mayMatchChannelTopics(filter: string): boolean {
+  const own = filter.startsWith('$share/') ? filter.split('/').slice(2).join('/') : filter;
+  const first = own.split('/', 1)[0];
+  return first === 'channels' || first === '+' || first === '#';
+}
+
 export class ChannelFeeds {
+  /**
+   * Connections holding a subscription that may match a channel topic. With
+   * none (the usual case under load), an entry reaches nobody and its messages
+   * are not built. Unsubscribing does not remove a connection: that only costs work.
+   */
+  private readonly watchers = new Set<Identity>();
   /** Live legacy subscriptions: channel id → topic → who holds it. */
   private readonly legacy = new Map<number, Map<string, LegacySubscription>>();
   private readonly heldBy = new Map<Identity, Array<{ channelId: number; topic: string }>>();
@@ -98,6 +114,7 @@ export class ChannelFeeds {
 
   /** A REST or MQTT update (not a bulk one, as ThingSpeak): tells every subscriber of the channel. */
   entryAdded(channel: Channel, entry: ChannelEntry): void {
+    if (this.watchers.size === 0) return;
     const base = `channels/${channel.id}/subscribe`;
     this.send(base, JSON.stringify(entryObject(entry)), channel.tenantId);
     for (const n of FIELD_NUMBERS) {
@@ -115,6 +132,7 @@ export class ChannelFeeds {
    * kept while its connection lives, and answered with the last entry.
    */
   subscribed(identity: Identity, filter: string): void {
+    if (mayMatchChannelTopics(filter) && !this.ended.has(identity)) this.watchers.add(identity);
     const form = parseLegacySubscribeTopic(filter);
     if (!form) return;
     this.admit(identity, filter, form).catch((err: unknown) =>
@@ -125,6 +143,7 @@ export class ChannelFeeds {
   /** The connection of this identity ended: its legacy subscriptions go. */
   connectionEnded(identity: Identity): void {
     this.ended.add(identity);
+    this.watchers.delete(identity);
     for (const { channelId, topic } of this.heldBy.get(identity) ?? []) {
       const topics = this.legacy.get(channelId);
       const sub = topics?.get(topic);

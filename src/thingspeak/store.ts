@@ -1,19 +1,31 @@
 /**
- * Channels, their keys and entries: SQLite (in telemetry.db) by default,
+ * Channels, their keys and entries: SQLite (thingspeak.db) by default,
  * PostgreSQL with the rest of the platform. Both pass one suite.
  *
  * - `createChannel` assigns the next id (ids are never reused).
- * - `appendEntry` assigns the next entry id (lastEntryId + 1) and updates
- *   lastEntryId and lastUpdateAt in the same transaction; it rejects a createdAt
- *   already used in the channel with HalyardError('CONFLICT', …, { field: 'created_at' }).
- * - `mergeEntry` appends like `appendEntry`, except that an entry already at that
- *   createdAt takes the given (non-null) fields, status and location and keeps its
- *   entry id (the telemetry store's rule for a point at the same time).
+ * - `appendGroup` appends each entry with the next entry id (lastEntryId + 1)
+ *   and updates lastEntryId and lastUpdateAt with it; each append fails alone:
+ *   a createdAt already used in the channel with HalyardError('CONFLICT', …,
+ *   { field: 'created_at' }), a channel that does not exist with NOT_FOUND.
+ *   SQLite commits the group in one transaction, PostgreSQL each append in its
+ *   own (several connections write at once).
+ * - A merging append (`merge`) is an append, except that an entry already at
+ *   that createdAt takes the given (non-null) fields, status and location and
+ *   keeps its entry id (the telemetry store's rule for a point at the same time).
  * - `clearEntries` deletes the entries and resets lastEntryId to 0 (entry ids
  *   restart at 1, as ThingSpeak's clear does).
  * - Entries are returned ordered by entryId ascending.
  */
+import type { Settled } from './group-commit.js';
 import type { Channel, ChannelEntry, ChannelKey, ChannelKeyKind } from './model.js';
+
+/** One append of a group: `at` is the time of the update (the channel's lastUpdateAt). */
+export interface GroupAppend {
+  entry: Omit<ChannelEntry, 'entryId'>;
+  at: number;
+  /** Merge into an entry already at the same createdAt instead of failing. */
+  merge: boolean;
+}
 
 export interface EntryQuery {
   channelId: number;
@@ -43,9 +55,8 @@ export interface ChannelStore {
   findKey(keyHash: string): Promise<ChannelKey | undefined>;
   removeKey(channelId: number, keyHash: string): Promise<boolean>;
 
-  appendEntry(entry: Omit<ChannelEntry, 'entryId'>, at: number): Promise<ChannelEntry>;
-  /** Appends, or merges into the entry at the same createdAt; the stored entry comes back. */
-  mergeEntry(entry: Omit<ChannelEntry, 'entryId'>, at: number): Promise<ChannelEntry>;
+  /** Independent appends, each with its outcome (the stored entry, or why it failed), in order. */
+  appendGroup(items: readonly GroupAppend[]): Promise<Settled<ChannelEntry>[]>;
   /** Several entries in one transaction (bulk update); all or nothing. */
   appendEntries(entries: ReadonlyArray<Omit<ChannelEntry, 'entryId'>>, at: number): Promise<ChannelEntry[]>;
   getEntry(channelId: number, entryId: number): Promise<ChannelEntry | undefined>;

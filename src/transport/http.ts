@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { METRICS_CONTENT_TYPE, renderMetrics, type MetricSample } from '../api/metrics.js';
@@ -23,22 +23,73 @@ export interface HttpAppOptions {
   extraMetrics?: () => MetricSample[];
 }
 
+/**
+ * A handler that may take a request before Fastify routes it: a hot route that
+ * needs none of Fastify's pipeline (hooks, parsers, a logger per request)
+ * answers on the raw response. It returns true when it took the request (and
+ * then owns its answer); false leaves the request to Fastify.
+ */
+export type FastLane = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** The fast lanes of one app, asked in order before Fastify; none while the app closes. */
+export class FastLanes {
+  private readonly lanes: FastLane[] = [];
+  private closing = false;
+
+  add(lane: FastLane): void {
+    this.lanes.push(lane);
+  }
+
+  take(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.closing) return false; // Fastify answers 503 while closing
+    for (const lane of this.lanes) if (lane(req, res)) return true;
+    return false;
+  }
+
+  close(): void {
+    this.closing = true;
+  }
+}
+
+const appLanes = new WeakMap<HttpApp, FastLanes>();
+
+/** The fast lanes of an app made by buildHttpApp. */
+export function fastLanesOf(app: HttpApp): FastLanes | undefined {
+  return appLanes.get(app);
+}
+
 /** Builds the Fastify app with /healthz and /metrics; add routes before it listens. */
 export function buildHttpApp(opts: HttpAppOptions): HttpApp {
   const tls = opts.tls;
+  const lanes = new FastLanes();
   const app = Fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
     // Warnings and errors only: a Prometheus scrape every few seconds would otherwise drown the log,
     // and app.ts already logs each listener's address once.
     // (A quieter parent, e.g. silent in tests, stays quieter.)
     loggerInstance: opts.logger.child({}, { level: opts.logger.levelVal > 40 ? opts.logger.level : 'warn' }),
-    // serverFactory keeps one FastifyInstance type for both schemes (Fastify's https typing differs).
-    serverFactory: tls
-      ? (handler) => {
-          const server = createHttpsServer(serverTlsOptions(tls.config, tls.material), handler);
-          server.on('tlsClientError', (err) => opts.logger.debug({ err }, 'TLS handshake failed'));
-          return server;
-        }
-      : undefined,
+    // serverFactory keeps one FastifyInstance type for both schemes (Fastify's https typing differs)
+    // and puts the fast lanes in front of Fastify's handler.
+    serverFactory: (fastify, options) => {
+      const handler = (req: IncomingMessage, res: ServerResponse) => {
+        if (!lanes.take(req, res)) fastify(req, res);
+      };
+      if (tls) {
+        const server = createHttpsServer(serverTlsOptions(tls.config, tls.material), handler);
+        server.on('tlsClientError', (err) => opts.logger.debug({ err }, 'TLS handshake failed'));
+        return server;
+      }
+      // What Fastify sets on an HTTP server it makes itself.
+      const server = createServer(handler);
+      server.keepAliveTimeout = options.keepAliveTimeout as number;
+      server.requestTimeout = options.requestTimeout as number;
+      server.setTimeout(options.connectionTimeout as number);
+      return server;
+    },
+  });
+  appLanes.set(app, lanes);
+  app.addHook('preClose', (done) => {
+    lanes.close();
+    done();
   });
   app.get('/healthz', (_req, reply) => reply.send({ status: 'ok' }));
   app.get('/metrics', (_req, reply) =>

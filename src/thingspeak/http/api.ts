@@ -12,10 +12,12 @@ import type { RegistryService } from '../../registry/service.js';
 import type { ChannelService } from '../service.js';
 import { handleManage, type ManageAction } from './manage-routes.js';
 import { fieldNumber, handleRead, type ReadTarget } from './read-routes.js';
+import { parseAny, parseForm } from './params.js';
 import { formatOf, send, sendError, sendPreflight, type Format } from './reply.js';
 import { handlePublicChannels, handleUserChannels } from './public-routes.js';
 import { handleBulk, handleUpdate } from './write-routes.js';
-import type { HttpApp } from '../../transport/http.js';
+import { fastLanesOf, type HttpApp } from '../../transport/http.js';
+import { updateLane } from './update-lane.js';
 
 export interface ThingSpeakApiOptions {
   channels: ChannelService;
@@ -32,23 +34,6 @@ export const BODY_LIMIT = 8 * 1024 * 1024;
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 type Handler = (req: FastifyRequest, reply: FastifyReply, format: Format) => Promise<void>;
-
-function parseForm(text: string): Record<string, string> {
-  return Object.fromEntries(new URLSearchParams(text));
-}
-
-function parseAny(text: string): unknown {
-  const t = text.trim();
-  if (t === '') return {};
-  if (t.startsWith('{') || t.startsWith('[')) {
-    try {
-      return JSON.parse(t) as unknown;
-    } catch {
-      // Not JSON after all: read it as a form.
-    }
-  }
-  return parseForm(t);
-}
 
 function badRequest(message: string): FastifyError {
   return Object.assign(new Error(message), { statusCode: 400, code: 'TS_BAD_BODY', name: 'BadBody' });
@@ -113,6 +98,8 @@ const CHANNEL_PATHS: Array<{ re: RegExp; read: (m: RegExpExecArray) => ReadTarge
 export async function registerThingSpeakApi(app: HttpApp, opts: ThingSpeakApiOptions): Promise<void> {
   const now = opts.now ?? Date.now;
   const deps = { channels: opts.channels, registry: opts.registry, now };
+  // What devices send to /update skips Fastify's pipeline (update-lane.ts); the route below takes the rest.
+  fastLanesOf(app)?.add(updateLane(deps, app.log));
 
   /** The handler of one `/channels/<rest>` request, or undefined (404). */
   function channelRoute(method: Method, rest: string): { handler: Handler; format: Format } | undefined {

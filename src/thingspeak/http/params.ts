@@ -3,7 +3,7 @@
  * (even on POST, as the Python library does), in a form or JSON body, and the
  * API key in any of the places the legacy server looked (reference §0).
  */
-import type { FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 
 export type Params = Record<string, string>;
 
@@ -17,12 +17,60 @@ function flatten(source: unknown, into: Params): void {
   }
 }
 
+function decoded(s: string): string {
+  const spaced = s.includes('+') ? s.replaceAll('+', ' ') : s;
+  if (!spaced.includes('%')) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced; // a malformed escape stays as it came
+  }
+}
+
+/**
+ * The query string of a URL: `+` is a space, escapes are decoded, the first
+ * of repeated names wins (as Fastify's own parser read them).
+ */
+function addQuery(url: string, into: Params): void {
+  const q = url.indexOf('?');
+  if (q < 0) return;
+  for (const part of url.slice(q + 1).split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const name = decoded(eq < 0 ? part : part.slice(0, eq));
+    if (!Object.hasOwn(into, name)) into[name] = eq < 0 ? '' : decoded(part.slice(eq + 1));
+  }
+}
+
 /** Query and body parameters in one map; the body wins over the query string. */
-export function requestParams(req: FastifyRequest): Params {
+export function paramsOf(url: string, body: unknown): Params {
   const params: Params = {};
-  flatten(req.query, params);
-  flatten(req.body, params);
+  addQuery(url, params);
+  flatten(body, params);
   return params;
+}
+
+export function requestParams(req: { url: string; body?: unknown }): Params {
+  return paramsOf(req.url, req.body);
+}
+
+/** A form body; the last of repeated names wins. */
+export function parseForm(text: string): Params {
+  return Object.fromEntries(new URLSearchParams(text));
+}
+
+/** A body of unknown type: JSON when it looks like JSON and parses, else a form. */
+export function parseAny(text: string): unknown {
+  const t = text.trim();
+  if (t === '') return {};
+  if (t.startsWith('{') || t.startsWith('[')) {
+    try {
+      return JSON.parse(t) as unknown;
+    } catch {
+      // Not JSON after all: read it as a form.
+    }
+  }
+  return parseForm(t);
 }
 
 /**
@@ -30,7 +78,7 @@ export function requestParams(req: FastifyRequest): Params {
  * X-THINGSPEAKAPIKEY…), then the parameters `key`, `api_key`, `apikey`, in the
  * legacy server's order.
  */
-export function apiKey(req: FastifyRequest, params: Params): string | undefined {
+export function apiKey(req: { headers: IncomingHttpHeaders }, params: Params): string | undefined {
   for (const [name, value] of Object.entries(req.headers)) {
     if (!name.includes('thingspeakapikey')) continue;
     const v = Array.isArray(value) ? value[0] : value;

@@ -4,6 +4,7 @@
  * bodies, reference §6), the hosted API's CORS headers, and ThingSpeak's
  * error bodies in text, JSON or XML.
  */
+import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { esc, XML_HEAD } from './render.js';
 
@@ -25,17 +26,32 @@ export const CORS_HEADERS: ReadonlyArray<[string, string]> = [
 ];
 
 /**
- * Writes the answer on the raw response: Fastify lower-cases header names,
- * and Node keeps the case it is given, so the headers go out as a flat list.
+ * Each format's headers as one flat list (Fastify lower-cases header names, and
+ * Node keeps the case it is given), built once: only the length varies.
  */
+const headersOf = (format: Format | 'js'): readonly string[] => [
+  ...CORS_HEADERS.flat(),
+  'Content-Type',
+  CONTENT_TYPES[format],
+  'Content-Length',
+];
+const HEADERS: Record<Format | 'js', readonly string[]> = {
+  txt: headersOf('txt'),
+  json: headersOf('json'),
+  xml: headersOf('xml'),
+  csv: headersOf('csv'),
+  js: headersOf('js'),
+};
+
+/** Writes a whole answer on a raw response: every ThingSpeak answer goes out here. */
+export function writeAnswer(res: ServerResponse, status: number, format: Format | 'js', body: string): void {
+  res.writeHead(status, [...HEADERS[format], String(Buffer.byteLength(body))]);
+  res.end(body);
+}
+
 export function send(reply: FastifyReply, status: number, format: Format | 'js', body: string): void {
-  const bytes = Buffer.from(body, 'utf8');
-  const headers: string[] = [];
-  for (const [k, v] of CORS_HEADERS) headers.push(k, v);
-  headers.push('Content-Type', CONTENT_TYPES[format], 'Content-Length', String(bytes.length));
   reply.hijack();
-  reply.raw.writeHead(status, headers);
-  reply.raw.end(bytes);
+  writeAnswer(reply.raw, status, format, body);
 }
 
 /** An empty 200 for CORS preflights. */

@@ -2,16 +2,18 @@
 import { join } from 'node:path';
 import { silentLogger } from '../../core/logger.js';
 import { SqliteTelemetryStore } from '../../telemetry/sqlite/telemetry-store.js';
+import type { TelemetryStore } from '../../telemetry/store.js';
 import type { TestRegistry } from '../../../test/helpers/registry.js';
 import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { Channels } from '../channels.js';
 import type { ChannelService } from '../service.js';
 import { SqliteChannelStore } from '../sqlite/channel-store.js';
+import type { ChannelStore } from '../store.js';
 
 export function openTestChannels(
   test: TestRegistry,
   now: () => number,
-): { channels: ChannelService; close(): Promise<void> } {
+): { channels: ChannelService; store: ChannelStore; telemetry: TelemetryStore; close(): Promise<void> } {
   const dir = tempDir('halyard-thingspeak-');
   const store = SqliteChannelStore.open(join(dir, 'thingspeak.db'));
   const telemetry = SqliteTelemetryStore.open(join(dir, 'telemetry.db'));
@@ -25,6 +27,8 @@ export function openTestChannels(
   });
   return {
     channels,
+    store,
+    telemetry,
     close: async () => {
       await store.close();
       await telemetry.close();

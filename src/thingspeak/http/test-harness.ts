@@ -5,17 +5,23 @@
  */
 import type { AddressInfo } from 'node:net';
 import { BrokerStats } from '../../broker/stats.js';
+import type { TelemetryStore } from '../../telemetry/store.js';
 import { silentLogger } from '../../core/logger.js';
 import { SYSTEM_ACTOR, type Actor } from '../../registry/service.js';
 import { buildHttpApp, type HttpApp } from '../../transport/http.js';
 import { openTestRegistry, type TestRegistry } from '../../../test/helpers/registry.js';
 import type { ChannelService, ChannelWithKeys } from '../service.js';
+import type { ChannelStore } from '../store.js';
 import { registerThingSpeakApi } from './api.js';
 import { openTestChannels } from './test-channels.js';
 
 export interface ThingSpeakHarness extends TestRegistry {
   app: HttpApp;
   channels: ChannelService;
+  /** The channel store under `channels`. */
+  channelStore: ChannelStore;
+  /** The telemetry store the channel updates are mirrored into. */
+  telemetry: TelemetryStore;
   base: string;
   port: number;
   clock: { now: number };
@@ -61,6 +67,8 @@ export async function openThingSpeakHarness(): Promise<ThingSpeakHarness> {
     ...test,
     app,
     channels: opened.channels,
+    channelStore: opened.store,
+    telemetry: opened.telemetry,
     base,
     port,
     clock,

@@ -25,7 +25,8 @@ import {
   type EntryRow,
   type KeyRow,
 } from '../sql/rows.js';
-import type { ChannelStore, EntryQuery } from '../store.js';
+import type { Settled } from '../group-commit.js';
+import type { ChannelStore, EntryQuery, GroupAppend } from '../store.js';
 import { migrateThingSpeak } from './migrations.js';
 
 export interface PostgresChannelStoreOptions {
@@ -166,14 +167,14 @@ export class PostgresChannelStore implements ChannelStore {
     });
   }
 
-  appendEntry(entry: Omit<ChannelEntry, 'entryId'>, at: number): Promise<ChannelEntry> {
-    return this.run('append an entry', async () => (await this.tx((c) => this.appendTx(c, [entry], at)))[0]);
-  }
-
-  mergeEntry(entry: Omit<ChannelEntry, 'entryId'>, at: number): Promise<ChannelEntry> {
-    return this.run(
-      'merge an entry',
-      async () => (await this.tx((c) => this.appendTx(c, [entry], at, true)))[0],
+  appendGroup(items: readonly GroupAppend[]): Promise<Settled<ChannelEntry>[]> {
+    return Promise.all(
+      items.map((item) =>
+        this.run('append an entry', async () => {
+          const [entry] = await this.tx((c) => this.appendTx(c, [item.entry], item.at, item.merge));
+          return { value: entry };
+        }).catch((error: unknown) => ({ error })),
+      ),
     );
   }
 

@@ -1,5 +1,5 @@
 import Database, { type Statement } from 'better-sqlite3';
-import { HalyardError } from '../../core/errors.js';
+import { HalyardError, isHalyardError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Channel, ChannelEntry, ChannelKey } from '../model.js';
 import {
@@ -18,7 +18,8 @@ import {
   type EntryRow,
   type KeyRow,
 } from '../sql/rows.js';
-import type { ChannelStore, EntryQuery } from '../store.js';
+import type { Settled } from '../group-commit.js';
+import type { ChannelStore, EntryQuery, GroupAppend } from '../store.js';
 import { THINGSPEAK_MIGRATIONS } from './migrations.js';
 import { openSqliteDatabase, sqliteStoreError } from '../../store/sqlite/open-database.js';
 
@@ -34,43 +35,15 @@ const INSERT_ENTRY = `INSERT INTO thingspeak_entries (${ENTRY_COLUMNS.join(', ')
 
 const MERGE_ENTRY = mergeEntrySql(ENTRY_COLUMNS.map(() => '?'));
 
-interface PendingAppend {
-  entry: Omit<ChannelEntry, 'entryId'>;
-  at: number;
-  merge: boolean;
-  resolve: (entry: ChannelEntry) => void;
-  reject: (err: Error) => void;
-}
-
-type AppendOutcome = { entry: ChannelEntry } | { err: unknown };
-
 /** Channels, keys and entries in one SQLite file (WAL); each method is one synchronous transaction. */
 export class SqliteChannelStore implements ChannelStore {
   readonly dialect = 'sqlite' as const;
   private readonly statements = new Map<string, Statement>();
-  private readonly pendingAppends: PendingAppend[] = [];
-
-  /** One group commit: each append in a SAVEPOINT of its own, so a failing one is undone alone. */
-  private readonly appendGroup: Database.Transaction<(batch: readonly PendingAppend[]) => AppendOutcome[]>;
 
   private constructor(
     private readonly db: Database.Database,
     private readonly path: string,
-  ) {
-    const appendOne = db.transaction(
-      (entry: Omit<ChannelEntry, 'entryId'>, at: number, merge: boolean) =>
-        this.appendTx([entry], at, merge)[0],
-    );
-    this.appendGroup = db.transaction((batch: readonly PendingAppend[]) =>
-      batch.map((item): AppendOutcome => {
-        try {
-          return { entry: appendOne(item.entry, item.at, item.merge) };
-        } catch (err) {
-          return { err };
-        }
-      }),
-    );
-  }
+  ) {}
 
   static open(path: string, opts: SqliteChannelStoreOptions = {}): SqliteChannelStore {
     const db = openSqliteDatabase(
@@ -175,51 +148,41 @@ export class SqliteChannelStore implements ChannelStore {
     );
   }
 
-  appendEntry(entry: Omit<ChannelEntry, 'entryId'>, at: number): Promise<ChannelEntry> {
-    return this.queueAppend(entry, at, false);
-  }
-
-  mergeEntry(entry: Omit<ChannelEntry, 'entryId'>, at: number): Promise<ChannelEntry> {
-    return this.queueAppend(entry, at, true);
-  }
-
-  private queueAppend(
-    entry: Omit<ChannelEntry, 'entryId'>,
-    at: number,
-    merge: boolean,
-  ): Promise<ChannelEntry> {
-    return new Promise<ChannelEntry>((resolve, reject) => {
-      this.pendingAppends.push({ entry, at, merge, resolve, reject });
-      if (this.pendingAppends.length === 1) setImmediate(() => this.flushAppends());
-    });
-  }
-
   /**
-   * Group commit: the appends of one event-loop turn share one transaction, so
-   * many /update requests cost one sync to disk instead of one each. Each runs
-   * in its own savepoint, so one that fails (a duplicate created_at) fails alone;
-   * every promise settles only after the commit.
+   * One transaction for the group. An append that fails for its own reason (a
+   * created_at taken, a channel gone) fails alone: its one statement is undone
+   * by SQLite and the others go on; any other failure undoes the group.
    */
-  private flushAppends(): void {
-    const batch = this.pendingAppends.splice(0);
-    if (batch.length === 0) return;
-    let outcomes: AppendOutcome[];
-    try {
-      outcomes = this.appendGroup.immediate(batch);
-    } catch (err) {
-      for (const item of batch) item.reject(sqliteStoreError('could not append an entry', this.path, err));
-      return;
-    }
-    batch.forEach((item, i) => {
-      const outcome = outcomes[i];
-      if ('entry' in outcome) item.resolve(outcome.entry);
-      else item.reject(sqliteStoreError('could not append an entry', this.path, outcome.err));
-    });
+  appendGroup(items: readonly GroupAppend[]): Promise<Settled<ChannelEntry>[]> {
+    return this.run('append entries', () =>
+      this.db
+        .transaction(() => {
+          const last: LastEntries = new Map();
+          const outcomes = items.map((item): Settled<ChannelEntry> => {
+            try {
+              return { value: this.appendOne(item.entry, item.at, last, item.merge) };
+            } catch (error) {
+              if (isHalyardError(error, 'CONFLICT') || isHalyardError(error, 'NOT_FOUND')) return { error };
+              throw error;
+            }
+          });
+          this.saveLastEntries(last);
+          return outcomes;
+        })
+        .immediate(),
+    );
   }
 
   appendEntries(entries: ReadonlyArray<Omit<ChannelEntry, 'entryId'>>, at: number): Promise<ChannelEntry[]> {
     return this.run('append entries', () =>
-      this.db.transaction(() => this.appendTx(entries, at)).immediate(),
+      this.db
+        .transaction(() => {
+          const last: LastEntries = new Map();
+          const stored = entries.map((e) => this.appendOne(e, at, last, false));
+          this.saveLastEntries(last);
+          return stored;
+        })
+        .immediate(),
     );
   }
 
@@ -282,59 +245,56 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   close(): Promise<void> {
-    if (this.db.open) {
-      this.flushAppends(); // appends already accepted are committed, not lost
-      this.db.close();
-    }
+    if (this.db.open) this.db.close();
     return Promise.resolve();
   }
 
-  private appendTx(
-    entries: ReadonlyArray<Omit<ChannelEntry, 'entryId'>>,
+  /** Appends (or merges) one entry after the channel's last one, as `last` knows it. */
+  private appendOne(
+    e: Omit<ChannelEntry, 'entryId'>,
     at: number,
-    merge = false,
-  ): ChannelEntry[] {
-    const out: ChannelEntry[] = [];
-    const last = new Map<number, number>();
-    for (const e of entries) {
-      let previous = last.get(e.channelId);
-      if (previous === undefined) {
-        const row = this.statement('SELECT last_entry_id FROM thingspeak_channels WHERE id = ?')
-          .pluck()
-          .get(e.channelId) as number | undefined;
-        if (row === undefined) throw notFound(e.channelId);
-        previous = row;
-      }
-      const entryId = previous + 1;
-      if (merge) {
-        const stored = entryFromRow(this.statement(MERGE_ENTRY).get(...entryValues(e, entryId)) as EntryRow);
-        out.push(stored);
-        if (stored.entryId === entryId) last.set(e.channelId, entryId);
-        continue;
-      }
-      try {
-        this.statement(INSERT_ENTRY).run(...entryValues(e, entryId));
-      } catch (err) {
-        if (isConstraint(err, 'UNIQUE') || isConstraint(err, 'PRIMARYKEY')) {
-          throw new HalyardError(
-            'CONFLICT',
-            'created_at is already used in this channel',
-            duplicateCreatedAt(e.createdAt),
-          );
-        }
-        throw err;
-      }
-      last.set(e.channelId, entryId);
-      out.push({ ...e, fields: normalFields(e.fields), entryId });
+    last: LastEntries,
+    merge: boolean,
+  ): ChannelEntry {
+    let previous = last.get(e.channelId)?.entryId;
+    if (previous === undefined) {
+      const row = this.statement('SELECT last_entry_id FROM thingspeak_channels WHERE id = ?')
+        .pluck()
+        .get(e.channelId) as number | undefined;
+      if (row === undefined) throw notFound(e.channelId);
+      previous = row;
     }
-    for (const [id, lastEntryId] of last) {
+    const entryId = previous + 1;
+    if (merge) {
+      const stored = entryFromRow(this.statement(MERGE_ENTRY).get(...entryValues(e, entryId)) as EntryRow);
+      if (stored.entryId === entryId) last.set(e.channelId, { entryId, at });
+      return stored;
+    }
+    try {
+      this.statement(INSERT_ENTRY).run(...entryValues(e, entryId));
+    } catch (err) {
+      if (isConstraint(err, 'UNIQUE') || isConstraint(err, 'PRIMARYKEY')) {
+        throw new HalyardError(
+          'CONFLICT',
+          'created_at is already used in this channel',
+          duplicateCreatedAt(e.createdAt),
+        );
+      }
+      throw err;
+    }
+    last.set(e.channelId, { entryId, at });
+    return { ...e, fields: normalFields(e.fields), entryId };
+  }
+
+  /** Each channel appended to gets its new last entry id and the time of that append. */
+  private saveLastEntries(last: LastEntries): void {
+    for (const [id, { entryId, at }] of last) {
       this.statement('UPDATE thingspeak_channels SET last_entry_id = ?, last_update_at = ? WHERE id = ?').run(
-        lastEntryId,
+        entryId,
         at,
         id,
       );
     }
-    return out;
   }
 
   private channel(id: number): Channel | undefined {
@@ -362,6 +322,9 @@ export class SqliteChannelStore implements ChannelStore {
     return st;
   }
 }
+
+/** Per channel appended to in a transaction: its new last entry id and the time of that append. */
+type LastEntries = Map<number, { entryId: number; at: number }>;
 
 function isConstraint(err: unknown, kind: string): boolean {
   return (err as { code?: string } | null)?.code === `SQLITE_CONSTRAINT_${kind}`;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { newChannel, T0, type SuiteContext } from './fixtures.js';
+import { append, newChannel, T0, type SuiteContext } from './fixtures.js';
 
 export function channelTests(ctx: SuiteContext): void {
   it('assigns increasing ids and never reuses a deleted one', async () => {
@@ -55,7 +55,8 @@ export function channelTests(ctx: SuiteContext): void {
   it('deletes a channel with its keys and entries', async () => {
     const c = await ctx.store.createChannel(newChannel());
     await ctx.store.addKey({ channelId: c.id, kind: 'write', keyHash: 'h1', sealed: 's', createdAt: T0 });
-    await ctx.store.appendEntry(
+    await append(
+      ctx.store,
       {
         channelId: c.id,
         createdAt: T0,

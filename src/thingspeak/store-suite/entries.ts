@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { entry, newChannel, T0, type SuiteContext } from './fixtures.js';
+import { append, entry, newChannel, T0, type SuiteContext } from './fixtures.js';
 
 const all = (over: Record<string, string | null>) => ({
   field1: null,
@@ -17,7 +17,8 @@ const all = (over: Record<string, string | null>) => ({
 export function entryTests(ctx: SuiteContext): void {
   it('appends with consecutive entry ids and records the update time', async () => {
     const c = await ctx.store.createChannel(newChannel());
-    const e1 = await ctx.store.appendEntry(
+    const e1 = await append(
+      ctx.store,
       entry(c.id, T0, { field1: '1.5' }, { status: 'ok', latitude: 1 }),
       T0 + 7,
     );
@@ -25,7 +26,7 @@ export function entryTests(ctx: SuiteContext): void {
       ...entry(c.id, T0, all({ field1: '1.5' }), { status: 'ok', latitude: 1 }),
       entryId: 1,
     });
-    const e2 = await ctx.store.appendEntry(entry(c.id, T0 + 1000, { field2: 'x' }), T0 + 8);
+    const e2 = await append(ctx.store, entry(c.id, T0 + 1000, { field2: 'x' }), T0 + 8);
     assert.equal(e2.entryId, 2);
     const after = await ctx.store.getChannel(c.id);
     assert.equal(after?.lastEntryId, 2);
@@ -39,23 +40,23 @@ export function entryTests(ctx: SuiteContext): void {
   it('refuses a created_at already used in the channel, and a missing channel', async () => {
     const c = await ctx.store.createChannel(newChannel());
     const d = await ctx.store.createChannel(newChannel());
-    await ctx.store.appendEntry(entry(c.id, T0, { field1: '1' }), T0);
-    await assert.rejects(ctx.store.appendEntry(entry(c.id, T0, { field1: '2' }), T0), {
+    await append(ctx.store, entry(c.id, T0, { field1: '1' }), T0);
+    await assert.rejects(append(ctx.store, entry(c.id, T0, { field1: '2' }), T0), {
       code: 'CONFLICT',
       context: { field: 'created_at', createdAt: T0 },
     });
-    await ctx.store.appendEntry(entry(d.id, T0, { field1: '3' }), T0);
+    await append(ctx.store, entry(d.id, T0, { field1: '3' }), T0);
     assert.equal((await ctx.store.getChannel(c.id))?.lastEntryId, 1);
-    await assert.rejects(ctx.store.appendEntry(entry(d.id + 1000, T0, {}), T0), { code: 'NOT_FOUND' });
+    await assert.rejects(append(ctx.store, entry(d.id + 1000, T0, {}), T0), { code: 'NOT_FOUND' });
   });
 
   it('gives concurrent appends consecutive ids, and one failing append fails alone', async () => {
     const c = await ctx.store.createChannel(newChannel());
     const results = await Promise.allSettled([
-      ctx.store.appendEntry(entry(c.id, T0, { field1: 'a' }), T0),
-      ctx.store.appendEntry(entry(c.id, T0, { field1: 'duplicate time' }), T0),
-      ctx.store.appendEntry(entry(c.id, T0 + 1, { field1: 'b' }), T0 + 1),
-      ctx.store.appendEntry(entry(c.id, T0 + 2, { field1: 'c' }), T0 + 2),
+      append(ctx.store, entry(c.id, T0, { field1: 'a' }), T0),
+      append(ctx.store, entry(c.id, T0, { field1: 'duplicate time' }), T0),
+      append(ctx.store, entry(c.id, T0 + 1, { field1: 'b' }), T0 + 1),
+      append(ctx.store, entry(c.id, T0 + 2, { field1: 'c' }), T0 + 2),
     ]);
     // Concurrent appends may commit in any order (PostgreSQL: several connections); the ids are consecutive.
     const ids = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.entryId] : []));
@@ -70,13 +71,40 @@ export function entryTests(ctx: SuiteContext): void {
     );
   });
 
+  it('appends a group: each append succeeds or fails alone, outcomes in order', async () => {
+    const c = await ctx.store.createChannel(newChannel());
+    const d = await ctx.store.createChannel(newChannel());
+    await append(ctx.store, entry(c.id, T0, { field1: 'a' }), T0);
+    const outcomes = await ctx.store.appendGroup([
+      { entry: entry(c.id, T0 + 1000, { field1: 'b' }), at: T0 + 1, merge: false },
+      { entry: entry(d.id, T0, { field1: 'x' }), at: T0 + 2, merge: false },
+      { entry: entry(c.id, T0, { field1: 'duplicate time' }), at: T0 + 3, merge: false },
+      { entry: entry(d.id + 1000, T0, { field1: 'no channel' }), at: T0 + 4, merge: false },
+      { entry: entry(c.id, T0 + 2000, { field1: 'c' }), at: T0 + 5, merge: false },
+    ]);
+    const summary = outcomes.map((o) =>
+      'value' in o ? o.value.entryId : (o.error as { code?: string }).code,
+    );
+    // PostgreSQL writes a group's appends on several connections: ids follow their commit order there.
+    assert.deepEqual(summary.slice(1, 4), [1, 'CONFLICT', 'NOT_FOUND']);
+    assert.deepEqual([summary[0], summary[4]].sort(), [2, 3]);
+    assert.equal((await ctx.store.getChannel(c.id))?.lastEntryId, 3);
+    assert.equal((await ctx.store.getChannel(d.id))?.lastUpdateAt, T0 + 2);
+    assert.deepEqual(
+      (await ctx.store.entries({ channelId: c.id, limit: 10 })).map((e) => e.fields.field1).sort(),
+      ['a', 'b', 'c'],
+    );
+  });
+
   it('merges into the entry at the same created_at, else appends', async () => {
     const c = await ctx.store.createChannel(newChannel());
-    const first = await ctx.store.mergeEntry(entry(c.id, T0, { field1: '1', field2: 'a' }), T0);
+    const first = await append(ctx.store, entry(c.id, T0, { field1: '1', field2: 'a' }), T0, true);
     assert.equal(first.entryId, 1);
-    const merged = await ctx.store.mergeEntry(
+    const merged = await append(
+      ctx.store,
       entry(c.id, T0, { field2: 'b', field3: 'c' }, { status: 'ok' }),
       T0 + 1,
+      true,
     );
     assert.deepEqual(merged, {
       ...entry(c.id, T0, all({ field1: '1', field2: 'b', field3: 'c' }), { status: 'ok' }),
@@ -84,11 +112,11 @@ export function entryTests(ctx: SuiteContext): void {
     });
     assert.deepEqual(await ctx.store.getEntry(c.id, 1), merged);
     assert.equal((await ctx.store.getChannel(c.id))?.lastEntryId, 1);
-    const next = await ctx.store.mergeEntry(entry(c.id, T0 + 1000, { field1: '2' }), T0 + 2);
+    const next = await append(ctx.store, entry(c.id, T0 + 1000, { field1: '2' }), T0 + 2, true);
     assert.equal(next.entryId, 2);
     assert.equal((await ctx.store.getChannel(c.id))?.lastEntryId, 2);
-    assert.equal((await ctx.store.appendEntry(entry(c.id, T0 + 2000, { field1: '3' }), T0 + 3)).entryId, 3);
-    await assert.rejects(ctx.store.mergeEntry(entry(c.id + 1000, T0, {}), T0), { code: 'NOT_FOUND' });
+    assert.equal((await append(ctx.store, entry(c.id, T0 + 2000, { field1: '3' }), T0 + 3)).entryId, 3);
+    await assert.rejects(append(ctx.store, entry(c.id + 1000, T0, {}), T0, true), { code: 'NOT_FOUND' });
   });
 
   it('appends many all or nothing', async () => {
@@ -115,7 +143,7 @@ export function entryTests(ctx: SuiteContext): void {
   it('returns the newest `limit` entries of a range, oldest first', async () => {
     const c = await ctx.store.createChannel(newChannel());
     for (let i = 0; i < 10; i++)
-      await ctx.store.appendEntry(entry(c.id, T0 + i * 1000, { field1: String(i) }), T0);
+      await append(ctx.store, entry(c.id, T0 + i * 1000, { field1: String(i) }), T0);
     const ids = async (q: { from?: number; to?: number; limit: number }) =>
       (await ctx.store.entries({ channelId: c.id, ...q })).map((e) => e.entryId);
     assert.deepEqual(await ids({ limit: 3 }), [8, 9, 10]);
@@ -125,11 +153,11 @@ export function entryTests(ctx: SuiteContext): void {
 
   it('clears entries and restarts entry ids at 1', async () => {
     const c = await ctx.store.createChannel(newChannel());
-    await ctx.store.appendEntry(entry(c.id, T0, { field1: '1' }), T0);
-    await ctx.store.appendEntry(entry(c.id, T0 + 1, { field1: '2' }), T0);
+    await append(ctx.store, entry(c.id, T0, { field1: '1' }), T0);
+    await append(ctx.store, entry(c.id, T0 + 1, { field1: '2' }), T0);
     await ctx.store.clearEntries(c.id);
     assert.equal((await ctx.store.getChannel(c.id))?.lastEntryId, 0);
     assert.deepEqual(await ctx.store.entries({ channelId: c.id, limit: 100 }), []);
-    assert.equal((await ctx.store.appendEntry(entry(c.id, T0, { field1: '3' }), T0)).entryId, 1);
+    assert.equal((await append(ctx.store, entry(c.id, T0, { field1: '3' }), T0)).entryId, 1);
   });
 }

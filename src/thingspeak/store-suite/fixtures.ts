@@ -51,3 +51,15 @@ export const entry = (
   elevation: null,
   ...over,
 });
+
+/** One append as a group of its own: the stored entry, or the append's failure thrown. */
+export async function append(
+  store: ChannelStore,
+  e: Omit<ChannelEntry, 'entryId'>,
+  at: number,
+  merge = false,
+): Promise<ChannelEntry> {
+  const [outcome] = await store.appendGroup([{ entry: e, at, merge }]);
+  if ('value' in outcome) return outcome.value;
+  throw outcome.error;
+}
