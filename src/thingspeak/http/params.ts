@@ -4,6 +4,7 @@
  * API key in any of the places the legacy server looked (reference §0).
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { parse as parseQuery } from 'fast-querystring';
 
 export type Params = Record<string, string>;
 
@@ -17,35 +18,13 @@ function flatten(source: unknown, into: Params): void {
   }
 }
 
-function decoded(s: string): string {
-  const spaced = s.includes('+') ? s.replaceAll('+', ' ') : s;
-  if (!spaced.includes('%')) return spaced;
-  try {
-    return decodeURIComponent(spaced);
-  } catch {
-    return spaced; // a malformed escape stays as it came
-  }
-}
-
-/**
- * The query string of a URL: `+` is a space, escapes are decoded, the first
- * of repeated names wins (as Fastify's own parser read them).
- */
-function addQuery(url: string, into: Params): void {
-  const q = url.indexOf('?');
-  if (q < 0) return;
-  for (const part of url.slice(q + 1).split('&')) {
-    if (part === '') continue;
-    const eq = part.indexOf('=');
-    const name = decoded(eq < 0 ? part : part.slice(0, eq));
-    if (!Object.hasOwn(into, name)) into[name] = eq < 0 ? '' : decoded(part.slice(eq + 1));
-  }
-}
-
 /** Query and body parameters in one map; the body wins over the query string. */
 export function paramsOf(url: string, body: unknown): Params {
   const params: Params = {};
-  addQuery(url, params);
+  const q = url.indexOf('?');
+  // Fastify's own query parser: `+` is a space, a malformed escape stays as sent, and the
+  // first of repeated names wins (flatten takes an array's first value).
+  if (q >= 0) flatten(parseQuery(url.slice(q + 1)), params);
   flatten(body, params);
   return params;
 }
