@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
+import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { BrokerStats } from '../broker/stats.js';
@@ -24,6 +25,12 @@ async function withListeners(
       dataDir,
       configureHttp: (app, listener) => {
         app.get('/whoami', (_req, reply) => reply.send({ listener }));
+        // Answers only once the client has closed its sending side.
+        app.get('/after-half-close', async (req) => {
+          const socket = req.raw.socket;
+          if (!socket.readableEnded) await once(socket, 'end');
+          return 'late answer';
+        });
       },
     });
     try {
@@ -62,6 +69,20 @@ describe('HTTP app', () => {
 });
 
 describe('HTTP listener', () => {
+  it('answers a client that closed its sending side after the request', () =>
+    withListeners(['http'], async (running) => {
+      const port = running.addresses.http?.port ?? 0;
+      const socket = connect(port, '127.0.0.1', () =>
+        socket.end('GET /after-half-close HTTP/1.1\r\nHost: x\r\n\r\n'),
+      );
+      let answer = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => (answer += d));
+      await once(socket, 'end');
+      assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.match(answer, /\r\n\r\nlate answer$/);
+    }));
+
   it('serves MQTT over WebSocket at /mqtt, bytes both ways', () =>
     withListeners(['http'], async (running, sink) => {
       const port = running.addresses.http?.port ?? 0;

@@ -58,6 +58,18 @@ export function fastLanesOf(app: HttpApp): FastLanes | undefined {
   return appLanes.get(app);
 }
 
+/**
+ * A client may send its request and then close its sending side (a shell
+ * script's `nc`, some small devices' stacks). Node's default is to drop the
+ * answers still pending on such a socket, so any request answered after a
+ * disk sync would go unanswered; with this (long-standing, if undocumented)
+ * switch Node writes them and closes the socket after the last one.
+ */
+function answerHalfClosed<S extends Server>(server: S): S {
+  (server as S & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  return server;
+}
+
 /** Builds the Fastify app with /healthz and /metrics; add routes before it listens. */
 export function buildHttpApp(opts: HttpAppOptions): HttpApp {
   const tls = opts.tls;
@@ -74,12 +86,14 @@ export function buildHttpApp(opts: HttpAppOptions): HttpApp {
         if (!lanes.take(req, res)) fastify(req, res);
       };
       if (tls) {
-        const server = createHttpsServer(serverTlsOptions(tls.config, tls.material), handler);
+        const server = answerHalfClosed(
+          createHttpsServer(serverTlsOptions(tls.config, tls.material), handler),
+        );
         server.on('tlsClientError', (err) => opts.logger.debug({ err }, 'TLS handshake failed'));
         return server;
       }
       // What Fastify sets on an HTTP server it makes itself.
-      const server = createServer(handler);
+      const server = answerHalfClosed(createServer(handler));
       server.keepAliveTimeout = options.keepAliveTimeout as number;
       server.requestTimeout = options.requestTimeout as number;
       server.setTimeout(options.connectionTimeout as number);

@@ -1,4 +1,5 @@
-import Database, { type Statement } from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
 import { HalyardError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Bucket, DataPoint, LatestValue } from '../model.js';
@@ -30,7 +31,7 @@ import { ROLLUP_COLUMNS, ROLLUP_MERGE, type PointRow, type RollupRow } from '../
 import type { AggregateQuery, DeleteScope, RangeQuery, TelemetryStore } from '../store.js';
 import { newestPerSeriesKey } from '../sql/series-key-map.js';
 import { TELEMETRY_MIGRATIONS } from './migrations.js';
-import { openSqliteDatabase, sqliteStoreError } from '../../store/sqlite/open-database.js';
+import { SqliteFile } from '../../store/sqlite/sqlite-file.js';
 
 export interface SqliteTelemetryStoreOptions {
   /** 'full' (default) survives power loss; 'normal' in WAL mode survives a process crash. */
@@ -65,14 +66,13 @@ const UPSERT_ROLLUP = Object.fromEntries(
  */
 export class SqliteTelemetryStore implements TelemetryStore {
   readonly dialect = 'sqlite' as const;
-  private readonly statements = new Map<string, Statement>();
   /** Where halyard_median_scan() puts its buckets while a median query runs. */
   private readonly medianScan = new MedianScan();
 
-  private constructor(
-    private readonly db: Database.Database,
-    private readonly path: string,
-  ) {
+  private readonly db: Database.Database;
+
+  private constructor(private readonly file: SqliteFile) {
+    const db = (this.db = file.db);
     // Median reads every raw value: SQLite hands them to one JS aggregate in ts
     // order (no GROUP BY sorter, no row objects), which buckets them itself.
     const scan = this.medianScan;
@@ -86,12 +86,13 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   static open(path: string, opts: SqliteTelemetryStoreOptions = {}): SqliteTelemetryStore {
-    const db = openSqliteDatabase(path, { name: 'telemetry', migrations: TELEMETRY_MIGRATIONS }, opts);
-    return new SqliteTelemetryStore(db, path);
+    return new SqliteTelemetryStore(
+      SqliteFile.open(path, { name: 'telemetry', migrations: TELEMETRY_MIGRATIONS }, opts),
+    );
   }
 
   write(points: readonly DataPoint[]): Promise<void> {
-    return this.run('write telemetry', () => {
+    return this.file.write('write telemetry', () => {
       const unique = uniquePoints(points);
       if (unique.length === 0) return;
       this.db.transaction(() => this.writeTx(unique)).immediate();
@@ -99,7 +100,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   latest(seriesId: string, keys?: string[]): Promise<LatestValue[]> {
-    return this.run('read latest values', () => {
+    return this.file.run('read latest values', () => {
       const rows = keys?.length
         ? this.all<PointRow>(
             `SELECT key, ts, value_type, value_num, value_text FROM latest
@@ -116,11 +117,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   keys(seriesId: string): Promise<string[]> {
-    return this.run('list keys', () => this.seriesKeys(seriesId));
+    return this.file.run('list keys', () => this.seriesKeys(seriesId));
   }
 
   query(q: RangeQuery): Promise<{ points: DataPoint[]; next?: string }> {
-    return this.run('query telemetry', () => {
+    return this.file.run('query telemetry', () => {
       checkRange(q.from, q.to);
       const limit = pageLimit(q.limit);
       const desc = q.order === 'desc';
@@ -129,7 +130,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       // page's worth of every key and merge them in (ts, key) order. A second index on (series, ts)
       // would serve this in one read, but it cost a third of the ingest's insert time.
       const dir = desc ? 'DESC' : 'ASC';
-      const byKey = this.statement(
+      const byKey = this.file.statement(
         `SELECT key, ts, value_type, value_num, value_text FROM points
           WHERE series_id = @series AND key = @key AND ts >= @from AND ts < @to ORDER BY ts ${dir} LIMIT @limit`,
       );
@@ -162,7 +163,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   aggregate(q: AggregateQuery): Promise<Bucket[]> {
-    return this.run('aggregate telemetry', () =>
+    return this.file.run('aggregate telemetry', () =>
       this.db
         .transaction(() => {
           checkRange(q.from, q.to);
@@ -200,7 +201,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   deleteBefore(scope: DeleteScope, before: number): Promise<number> {
-    return this.run('delete old telemetry', () =>
+    return this.file.write('delete old telemetry', () =>
       this.db
         .transaction(() => {
           const targets =
@@ -245,7 +246,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   deleteSeries(seriesId: string): Promise<number> {
-    return this.run('delete the series', () =>
+    return this.file.write('delete the series', () =>
       this.db
         .transaction(() => {
           const removed = this.exec('DELETE FROM points WHERE series_id = ?', seriesId);
@@ -258,17 +259,15 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   close(): Promise<void> {
-    this.statements.clear();
-    if (this.db.open) this.db.close();
-    return Promise.resolve();
+    return this.file.close();
   }
 
   private writeTx(points: DataPoint[]): void {
-    const insert = this.statement(
+    const insert = this.file.statement(
       `INSERT INTO points (series_id, key, ts, value_type, value_num, value_text) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT DO NOTHING`,
     );
-    const replace = this.statement(
+    const replace = this.file.statement(
       'UPDATE points SET value_type = ?, value_num = ?, value_text = ? WHERE series_id = ? AND key = ? AND ts = ?',
     );
     const replaced = new Set<string>();
@@ -279,7 +278,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
         replaced.add(pointId(p.seriesId, p.key, p.ts));
       }
     }
-    const latest = this.statement(
+    const latest = this.file.statement(
       `INSERT INTO latest (series_id, key, tenant_id, ts, value_type, value_num, value_text)
        VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (series_id, key) DO UPDATE SET tenant_id = excluded.tenant_id, ts = excluded.ts,
@@ -296,7 +295,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   private upsertRollup(table: RollupTable): Statement {
-    return this.statement(UPSERT_ROLLUP[table]);
+    return this.file.statement(UPSERT_ROLLUP[table]);
   }
 
   /** Rewrites one rollup bucket from the raw points in it (none: no row). */
@@ -308,10 +307,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
       b.bucketTs,
     );
     let partial: Partial | undefined;
-    const rows = this.statement(
-      `SELECT key, ts, value_type, value_num, value_text FROM points
+    const rows = this.file
+      .statement(
+        `SELECT key, ts, value_type, value_num, value_text FROM points
         WHERE series_id = ? AND key = ? AND ts >= ? AND ts < ? ORDER BY ts`,
-    ).iterate(b.seriesId, b.key, b.bucketTs, b.bucketTs + b.ms) as Iterable<PointRow>;
+      )
+      .iterate(b.seriesId, b.key, b.bucketTs, b.bucketTs + b.ms) as Iterable<PointRow>;
     for (const r of rows) {
       const p = partialOf(r.ts, pointValue(r));
       partial = partial ? mergeInto(partial, p) : p;
@@ -346,11 +347,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
     let n = 0;
     for (const s of countPlan(from, to)) {
       for (const key of keys) {
-        n += this.statement(
-          s.source === 'rollup'
-            ? `SELECT total(n) FROM ${s.table} WHERE series_id = ? AND key = ? AND bucket_ts >= ? AND bucket_ts < ?`
-            : 'SELECT count(*) FROM points WHERE series_id = ? AND key = ? AND ts >= ? AND ts < ?',
-        )
+        n += this.file
+          .statement(
+            s.source === 'rollup'
+              ? `SELECT total(n) FROM ${s.table} WHERE series_id = ? AND key = ? AND bucket_ts >= ? AND bucket_ts < ?`
+              : 'SELECT count(*) FROM points WHERE series_id = ? AND key = ? AND ts >= ? AND ts < ?',
+          )
           .pluck()
           .get(seriesId, key, s.from, s.to) as number;
       }
@@ -375,48 +377,37 @@ export class SqliteTelemetryStore implements TelemetryStore {
       if (median !== null) merger.addValue(key, bucketTs, median);
     });
     try {
-      this.statement(
-        `SELECT halyard_median_scan(ts, value_num) FROM (
+      this.file
+        .statement(
+          `SELECT halyard_median_scan(ts, value_num) FROM (
            SELECT ts, value_num FROM points WHERE series_id = ? AND key = ? AND ts >= ? AND ts < ? ORDER BY ts)`,
-      ).get(seriesId, key, from, to);
+        )
+        .get(seriesId, key, from, to);
     } finally {
       this.medianScan.reset();
     }
   }
 
   private seriesKeys(seriesId: string): string[] {
-    return this.statement('SELECT key FROM latest WHERE series_id = ? ORDER BY key')
+    return this.file
+      .statement('SELECT key FROM latest WHERE series_id = ? ORDER BY key')
       .pluck()
       .all(seriesId) as string[];
   }
 
   private tenantOf(seriesId: string): string {
-    return (this.statement('SELECT tenant_id FROM latest WHERE series_id = ? LIMIT 1')
+    return (this.file
+      .statement('SELECT tenant_id FROM latest WHERE series_id = ? LIMIT 1')
       .pluck()
       .get(seriesId) ?? '') as string;
   }
 
-  private run<T>(what: string, fn: () => T): Promise<T> {
-    try {
-      return Promise.resolve(fn());
-    } catch (err) {
-      return Promise.reject(sqliteStoreError(`could not ${what}`, this.path, err));
-    }
-  }
-
   private all<R>(sql: string, ...params: unknown[]): R[] {
-    return this.statement(sql).all(...params) as R[];
+    return this.file.statement(sql).all(...params) as R[];
   }
 
   private exec(sql: string, ...params: unknown[]): number {
-    return this.statement(sql).run(...params).changes;
-  }
-
-  /** Statements are prepared once per SQL text; the texts are few. */
-  private statement(sql: string): Statement {
-    let st = this.statements.get(sql);
-    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
-    return st;
+    return this.file.statement(sql).run(...params).changes;
   }
 }
 

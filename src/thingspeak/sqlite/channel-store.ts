@@ -1,4 +1,4 @@
-import Database, { type Statement } from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { HalyardError, isHalyardError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Channel, ChannelEntry, ChannelKey } from '../model.js';
@@ -21,7 +21,7 @@ import {
 import type { Settled } from '../group-commit.js';
 import type { ChannelStore, EntryQuery, GroupAppend } from '../store.js';
 import { THINGSPEAK_MIGRATIONS } from './migrations.js';
-import { openSqliteDatabase, sqliteStoreError } from '../../store/sqlite/open-database.js';
+import { SqliteFile } from '../../store/sqlite/sqlite-file.js';
 
 export interface SqliteChannelStoreOptions {
   synchronous?: 'full' | 'normal';
@@ -38,46 +38,50 @@ const MERGE_ENTRY = mergeEntrySql(ENTRY_COLUMNS.map(() => '?'));
 /** Channels, keys and entries in one SQLite file (WAL); each method is one synchronous transaction. */
 export class SqliteChannelStore implements ChannelStore {
   readonly dialect = 'sqlite' as const;
-  private readonly statements = new Map<string, Statement>();
 
-  private constructor(
-    private readonly db: Database.Database,
-    private readonly path: string,
-  ) {}
+  private readonly db: Database.Database;
+
+  private constructor(private readonly file: SqliteFile) {
+    this.db = file.db;
+  }
 
   static open(path: string, opts: SqliteChannelStoreOptions = {}): SqliteChannelStore {
-    const db = openSqliteDatabase(
+    const file = SqliteFile.open(
       path,
       { name: 'ThingSpeak', migrations: THINGSPEAK_MIGRATIONS, foreignKeys: true },
       opts,
     );
-    return new SqliteChannelStore(db, path);
+    return new SqliteChannelStore(file);
   }
 
   createChannel(channel: Omit<Channel, 'id'>): Promise<Channel> {
-    return this.run('create a channel', () => {
+    return this.file.write('create a channel', () => {
       const cols = channelColumns(channel, toInt);
       const names = Object.keys(cols);
-      const row = this.statement(
-        `INSERT INTO thingspeak_channels (${names.join(', ')}) VALUES (${names.map((n) => '@' + n).join(', ')})
+      const row = this.file
+        .statement(
+          `INSERT INTO thingspeak_channels (${names.join(', ')}) VALUES (${names.map((n) => '@' + n).join(', ')})
          RETURNING *`,
-      ).get(cols) as ChannelRow;
+        )
+        .get(cols) as ChannelRow;
       return channelFromRow(row);
     });
   }
 
   getChannel(id: number): Promise<Channel | undefined> {
-    return this.run('read a channel', () => this.channel(id));
+    return this.file.run('read a channel', () => this.channel(id));
   }
 
   listChannels(filter: { tenantId?: string; tag?: string; publicOnly?: boolean }): Promise<Channel[]> {
-    return this.run('list channels', () => {
+    return this.file.run('list channels', () => {
       const where: string[] = [];
       if (filter.tenantId !== undefined) where.push('tenant_id = @tenant');
       if (filter.publicOnly) where.push('public_flag = 1');
-      const rows = this.statement(
-        `SELECT * FROM thingspeak_channels ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id`,
-      ).all(filter.tenantId !== undefined ? { tenant: filter.tenantId } : {}) as ChannelRow[];
+      const rows = this.file
+        .statement(
+          `SELECT * FROM thingspeak_channels ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id`,
+        )
+        .all(filter.tenantId !== undefined ? { tenant: filter.tenantId } : {}) as ChannelRow[];
       return rows.map(channelFromRow).filter((c) => hasTag(c, filter.tag));
     });
   }
@@ -86,31 +90,35 @@ export class SqliteChannelStore implements ChannelStore {
     id: number,
     patch: Partial<Omit<Channel, 'id' | 'tenantId' | 'createdAt'>>,
   ): Promise<Channel | undefined> {
-    return this.run('update a channel', () => {
+    return this.file.write('update a channel', () => {
       const cols = channelColumns(patch, toInt);
       const names = Object.keys(cols);
       if (names.length === 0) return this.channel(id);
-      const row = this.statement(
-        `UPDATE thingspeak_channels SET ${names.map((n) => `${n} = @${n}`).join(', ')} WHERE id = @id RETURNING *`,
-      ).get({ ...cols, id }) as ChannelRow | undefined;
+      const row = this.file
+        .statement(
+          `UPDATE thingspeak_channels SET ${names.map((n) => `${n} = @${n}`).join(', ')} WHERE id = @id RETURNING *`,
+        )
+        .get({ ...cols, id }) as ChannelRow | undefined;
       return row && channelFromRow(row);
     });
   }
 
   deleteChannel(id: number): Promise<Channel | undefined> {
-    return this.run('delete a channel', () => {
-      const row = this.statement('DELETE FROM thingspeak_channels WHERE id = ? RETURNING *').get(id) as
+    return this.file.write('delete a channel', () => {
+      const row = this.file.statement('DELETE FROM thingspeak_channels WHERE id = ? RETURNING *').get(id) as
         ChannelRow | undefined;
       return row && channelFromRow(row);
     });
   }
 
   addKey(key: ChannelKey): Promise<void> {
-    return this.run('add a channel key', () => {
+    return this.file.write('add a channel key', () => {
       try {
-        this.statement(
-          `INSERT INTO thingspeak_keys (key_hash, channel_id, kind, sealed, created_at) VALUES (?, ?, ?, ?, ?)`,
-        ).run(key.keyHash, key.channelId, key.kind, key.sealed, key.createdAt);
+        this.file
+          .statement(
+            `INSERT INTO thingspeak_keys (key_hash, channel_id, kind, sealed, created_at) VALUES (?, ?, ?, ?, ?)`,
+          )
+          .run(key.keyHash, key.channelId, key.kind, key.sealed, key.createdAt);
       } catch (err) {
         if (isConstraint(err, 'FOREIGNKEY')) throw notFound(key.channelId);
         if (isConstraint(err, 'PRIMARYKEY')) throw new HalyardError('CONFLICT', 'the key exists already');
@@ -120,31 +128,30 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   listKeys(channelId: number): Promise<ChannelKey[]> {
-    return this.run('list channel keys', () =>
+    return this.file.run('list channel keys', () =>
       (
-        this.statement(
-          'SELECT * FROM thingspeak_keys WHERE channel_id = ? ORDER BY created_at, key_hash',
-        ).all(channelId) as KeyRow[]
+        this.file
+          .statement('SELECT * FROM thingspeak_keys WHERE channel_id = ? ORDER BY created_at, key_hash')
+          .all(channelId) as KeyRow[]
       ).map(keyFromRow),
     );
   }
 
   findKey(keyHash: string): Promise<ChannelKey | undefined> {
-    return this.run('find a channel key', () => {
-      const row = this.statement('SELECT * FROM thingspeak_keys WHERE key_hash = ?').get(keyHash) as
+    return this.file.run('find a channel key', () => {
+      const row = this.file.statement('SELECT * FROM thingspeak_keys WHERE key_hash = ?').get(keyHash) as
         KeyRow | undefined;
       return row && keyFromRow(row);
     });
   }
 
   removeKey(channelId: number, keyHash: string): Promise<boolean> {
-    return this.run(
+    return this.file.write(
       'remove a channel key',
       () =>
-        this.statement('DELETE FROM thingspeak_keys WHERE channel_id = ? AND key_hash = ?').run(
-          channelId,
-          keyHash,
-        ).changes > 0,
+        this.file
+          .statement('DELETE FROM thingspeak_keys WHERE channel_id = ? AND key_hash = ?')
+          .run(channelId, keyHash).changes > 0,
     );
   }
 
@@ -154,7 +161,7 @@ export class SqliteChannelStore implements ChannelStore {
    * by SQLite and the others go on; any other failure undoes the group.
    */
   appendGroup(items: readonly GroupAppend[]): Promise<Settled<ChannelEntry>[]> {
-    return this.run('append entries', () =>
+    return this.file.write('append entries', () =>
       this.db
         .transaction(() => {
           const last: LastEntries = new Map();
@@ -174,7 +181,7 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   appendEntries(entries: ReadonlyArray<Omit<ChannelEntry, 'entryId'>>, at: number): Promise<ChannelEntry[]> {
-    return this.run('append entries', () =>
+    return this.file.write('append entries', () =>
       this.db
         .transaction(() => {
           const last: LastEntries = new Map();
@@ -187,7 +194,7 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   getEntry(channelId: number, entryId: number): Promise<ChannelEntry | undefined> {
-    return this.run('read an entry', () =>
+    return this.file.run('read an entry', () =>
       this.entryRow(
         'SELECT * FROM thingspeak_entries WHERE channel_id = ? AND entry_id = ?',
         channelId,
@@ -197,7 +204,7 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   lastEntry(channelId: number): Promise<ChannelEntry | undefined> {
-    return this.run('read the last entry', () =>
+    return this.file.run('read the last entry', () =>
       this.entryRow(
         'SELECT * FROM thingspeak_entries WHERE channel_id = ? ORDER BY entry_id DESC LIMIT 1',
         channelId,
@@ -206,7 +213,7 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   lastFieldEntry(channelId: number, field: number): Promise<ChannelEntry | undefined> {
-    return this.run('read the last field entry', () => {
+    return this.file.run('read the last field entry', () => {
       const col = fieldColumn(field);
       return this.entryRow(
         `SELECT * FROM thingspeak_entries WHERE channel_id = ? AND ${col} IS NOT NULL
@@ -217,36 +224,37 @@ export class SqliteChannelStore implements ChannelStore {
   }
 
   entries(q: EntryQuery): Promise<ChannelEntry[]> {
-    return this.run('read entries', () => {
-      const rows = this.statement(
-        `SELECT * FROM (SELECT * FROM thingspeak_entries
+    return this.file.run('read entries', () => {
+      const rows = this.file
+        .statement(
+          `SELECT * FROM (SELECT * FROM thingspeak_entries
             WHERE channel_id = @channel AND created_at >= @from AND created_at <= @to
             ORDER BY entry_id DESC LIMIT @limit)
           ORDER BY entry_id`,
-      ).all({
-        channel: q.channelId,
-        from: q.from ?? Number.MIN_SAFE_INTEGER,
-        to: q.to ?? Number.MAX_SAFE_INTEGER,
-        limit: Math.max(0, Math.floor(q.limit)),
-      }) as EntryRow[];
+        )
+        .all({
+          channel: q.channelId,
+          from: q.from ?? Number.MIN_SAFE_INTEGER,
+          to: q.to ?? Number.MAX_SAFE_INTEGER,
+          limit: Math.max(0, Math.floor(q.limit)),
+        }) as EntryRow[];
       return rows.map(entryFromRow);
     });
   }
 
   clearEntries(channelId: number): Promise<void> {
-    return this.run('clear entries', () => {
+    return this.file.write('clear entries', () => {
       this.db
         .transaction(() => {
-          this.statement('DELETE FROM thingspeak_entries WHERE channel_id = ?').run(channelId);
-          this.statement('UPDATE thingspeak_channels SET last_entry_id = 0 WHERE id = ?').run(channelId);
+          this.file.statement('DELETE FROM thingspeak_entries WHERE channel_id = ?').run(channelId);
+          this.file.statement('UPDATE thingspeak_channels SET last_entry_id = 0 WHERE id = ?').run(channelId);
         })
         .immediate();
     });
   }
 
   close(): Promise<void> {
-    if (this.db.open) this.db.close();
-    return Promise.resolve();
+    return this.file.close();
   }
 
   /** Appends (or merges) one entry after the channel's last one, as `last` knows it. */
@@ -258,7 +266,8 @@ export class SqliteChannelStore implements ChannelStore {
   ): ChannelEntry {
     let previous = last.get(e.channelId)?.entryId;
     if (previous === undefined) {
-      const row = this.statement('SELECT last_entry_id FROM thingspeak_channels WHERE id = ?')
+      const row = this.file
+        .statement('SELECT last_entry_id FROM thingspeak_channels WHERE id = ?')
         .pluck()
         .get(e.channelId) as number | undefined;
       if (row === undefined) throw notFound(e.channelId);
@@ -266,12 +275,14 @@ export class SqliteChannelStore implements ChannelStore {
     }
     const entryId = previous + 1;
     if (merge) {
-      const stored = entryFromRow(this.statement(MERGE_ENTRY).get(...entryValues(e, entryId)) as EntryRow);
+      const stored = entryFromRow(
+        this.file.statement(MERGE_ENTRY).get(...entryValues(e, entryId)) as EntryRow,
+      );
       if (stored.entryId === entryId) last.set(e.channelId, { entryId, at });
       return stored;
     }
     try {
-      this.statement(INSERT_ENTRY).run(...entryValues(e, entryId));
+      this.file.statement(INSERT_ENTRY).run(...entryValues(e, entryId));
     } catch (err) {
       if (isConstraint(err, 'UNIQUE') || isConstraint(err, 'PRIMARYKEY')) {
         throw new HalyardError(
@@ -289,37 +300,21 @@ export class SqliteChannelStore implements ChannelStore {
   /** Each channel appended to gets its new last entry id and the time of that append. */
   private saveLastEntries(last: LastEntries): void {
     for (const [id, { entryId, at }] of last) {
-      this.statement('UPDATE thingspeak_channels SET last_entry_id = ?, last_update_at = ? WHERE id = ?').run(
-        entryId,
-        at,
-        id,
-      );
+      this.file
+        .statement('UPDATE thingspeak_channels SET last_entry_id = ?, last_update_at = ? WHERE id = ?')
+        .run(entryId, at, id);
     }
   }
 
   private channel(id: number): Channel | undefined {
-    const row = this.statement('SELECT * FROM thingspeak_channels WHERE id = ?').get(id) as
+    const row = this.file.statement('SELECT * FROM thingspeak_channels WHERE id = ?').get(id) as
       ChannelRow | undefined;
     return row && channelFromRow(row);
   }
 
   private entryRow(sql: string, ...params: unknown[]): ChannelEntry | undefined {
-    const row = this.statement(sql).get(...params) as EntryRow | undefined;
+    const row = this.file.statement(sql).get(...params) as EntryRow | undefined;
     return row && entryFromRow(row);
-  }
-
-  private run<T>(what: string, fn: () => T): Promise<T> {
-    try {
-      return Promise.resolve(fn());
-    } catch (err) {
-      return Promise.reject(sqliteStoreError(`could not ${what}`, this.path, err));
-    }
-  }
-
-  private statement(sql: string): Statement {
-    let st = this.statements.get(sql);
-    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
-    return st;
   }
 }
 
