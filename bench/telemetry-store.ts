@@ -80,9 +80,13 @@ function writeWithoutRollups(path: string, batches: DataPoint[][]): number {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   const insert = db.prepare(
-    `INSERT INTO points (series_id, key, ts, value_type, value_num, value_text) VALUES (?, ?, ?, ?, ?, ?)
+    `INSERT INTO points (sk, ts, value_type, value_num, value_text) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT DO NOTHING`,
   );
+  const newSeriesKey = db
+    .prepare('INSERT INTO series_keys (series_id, key) VALUES (?, ?) RETURNING id')
+    .pluck();
+  const ids = new Map<string, number>();
   const latest = db.prepare(
     `INSERT INTO latest (series_id, key, tenant_id, ts, value_type, value_num, value_text) VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (series_id, key) DO UPDATE SET ts = excluded.ts, value_type = excluded.value_type,
@@ -92,8 +96,11 @@ function writeWithoutRollups(path: string, batches: DataPoint[][]): number {
     const newest = new Map<string, DataPoint>();
     for (const p of points) {
       const v = encodeValue(p.value);
-      insert.run(p.seriesId, p.key, p.ts, v.type, v.num, v.text);
-      newest.set(`${p.seriesId}\u0000${p.key}`, p);
+      const name = `${p.seriesId}\u0000${p.key}`;
+      let id = ids.get(name);
+      if (id === undefined) ids.set(name, (id = newSeriesKey.get(p.seriesId, p.key) as number));
+      insert.run(id, p.ts, v.type, v.num, v.text);
+      newest.set(name, p);
     }
     for (const p of newest.values()) {
       const v = encodeValue(p.value);

@@ -62,7 +62,7 @@ function assertRollupsMatchPoints(path: string): void {
         .prepare(
           `SELECT series_id, key, ts - ts % ? AS bucket_ts, count(*) AS n, min(value_num) AS min_v,
                   max(value_num) AS max_v, min(ts) AS first_ts, max(ts) AS last_ts, total(value_num) AS sum_v
-             FROM points GROUP BY series_id, key, bucket_ts`,
+             FROM points JOIN series_keys ON series_keys.id = points.sk GROUP BY series_id, key, bucket_ts`,
         )
         .all(ms) as Record<string, unknown>[];
       const id = (r: Record<string, unknown>) =>

@@ -29,7 +29,7 @@ import {
 import { partialFromRow, pointValue, rollupValues } from '../sql/rows.js';
 import { ROLLUP_COLUMNS, ROLLUP_MERGE, type PointRow, type RollupRow } from '../sql/schema.js';
 import type { AggregateQuery, DeleteScope, RangeQuery, TelemetryStore } from '../store.js';
-import { newestPerSeriesKey } from '../sql/series-key-map.js';
+import { newestPerSeriesKey, SeriesKeyMap } from '../sql/series-key-map.js';
 import { TELEMETRY_MIGRATIONS } from './migrations.js';
 import { SqliteFile } from '../../store/sqlite/sqlite-file.js';
 
@@ -40,10 +40,18 @@ export interface SqliteTelemetryStoreOptions {
   logger?: Logger;
 }
 
+/**
+ * A series key's id in series_keys, which the points table is keyed by (an
+ * integer is a third of the insert cost of the two strings); no row: NULL, so
+ * no points.
+ */
+const SK_NAMED = '(SELECT id FROM series_keys WHERE series_id = @series AND key = @key)';
+const SK = '(SELECT id FROM series_keys WHERE series_id = ? AND key = ?)';
+
 const RAW_GROUP = `
   SELECT ts - (ts % @ms) AS bucket_ts, count(*) AS n, count(value_num) AS nn, total(value_num) AS sum_v,
          min(value_num) AS min_v, max(value_num) AS max_v, min(ts) AS first_ts, max(ts) AS last_ts
-    FROM points WHERE series_id = @series AND key = @key AND ts >= @from AND ts < @to
+    FROM points WHERE sk = ${SK_NAMED} AND ts >= @from AND ts < @to
    GROUP BY bucket_ts`;
 
 /** Per table, built once: a statement's text is hashed at each lookup, and a constant's hash is kept. */
@@ -70,6 +78,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private readonly medianScan = new MedianScan();
 
   private readonly db: Database.Database;
+  /**
+   * series_keys as far as the writes have needed it. Dropped whole when a
+   * transaction that may have made ids rolls back or a series goes (both rare).
+   */
+  private seriesKeyIds = new SeriesKeyMap<number>();
 
   private constructor(private readonly file: SqliteFile) {
     const db = (this.db = file.db);
@@ -95,7 +108,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
     return this.file.write('write telemetry', () => {
       const unique = uniquePoints(points);
       if (unique.length === 0) return;
-      this.db.transaction(() => this.writeTx(unique)).immediate();
+      try {
+        this.db.transaction(() => this.writeTx(unique)).immediate();
+      } catch (err) {
+        this.seriesKeyIds = new SeriesKeyMap<number>();
+        throw err;
+      }
     });
   }
 
@@ -131,8 +149,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
       // would serve this in one read, but it cost a third of the ingest's insert time.
       const dir = desc ? 'DESC' : 'ASC';
       const byKey = this.file.statement(
-        `SELECT key, ts, value_type, value_num, value_text FROM points
-          WHERE series_id = @series AND key = @key AND ts >= @from AND ts < @to ORDER BY ts ${dir} LIMIT @limit`,
+        `SELECT @key AS key, ts, value_type, value_num, value_text FROM points
+          WHERE sk = ${SK_NAMED} AND ts >= @from AND ts < @to ORDER BY ts ${dir} LIMIT @limit`,
       );
       const keys = q.keys?.length ? [...new Set(q.keys)] : this.seriesKeys(q.seriesId);
       const rows: PointRow[] = [];
@@ -218,12 +236,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
           let removed = 0;
           for (const t of targets) {
             if (scope.exceptKeys?.includes(t.key)) continue;
-            const n = this.exec(
-              'DELETE FROM points WHERE series_id = ? AND key = ? AND ts < ?',
-              t.series_id,
-              t.key,
-              before,
-            );
+            const n = this.exec(`DELETE FROM points WHERE sk = ${SK} AND ts < ?`, t.series_id, t.key, before);
             removed += n;
             for (const r of ROLLUPS) {
               const cut = bucketStart(before, r.ms);
@@ -249,7 +262,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
     return this.file.write('delete the series', () =>
       this.db
         .transaction(() => {
-          const removed = this.exec('DELETE FROM points WHERE series_id = ?', seriesId);
+          const removed = this.exec(
+            'DELETE FROM points WHERE sk IN (SELECT id FROM series_keys WHERE series_id = ?)',
+            seriesId,
+          );
+          this.exec('DELETE FROM series_keys WHERE series_id = ?', seriesId);
+          this.seriesKeyIds = new SeriesKeyMap<number>();
           for (const r of ROLLUPS) this.exec(`DELETE FROM ${r.table} WHERE series_id = ?`, seriesId);
           this.exec('DELETE FROM latest WHERE series_id = ?', seriesId);
           return removed;
@@ -264,17 +282,18 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   private writeTx(points: DataPoint[]): void {
     const insert = this.file.statement(
-      `INSERT INTO points (series_id, key, ts, value_type, value_num, value_text) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO points (sk, ts, value_type, value_num, value_text) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT DO NOTHING`,
     );
     const replace = this.file.statement(
-      'UPDATE points SET value_type = ?, value_num = ?, value_text = ? WHERE series_id = ? AND key = ? AND ts = ?',
+      'UPDATE points SET value_type = ?, value_num = ?, value_text = ? WHERE sk = ? AND ts = ?',
     );
     const replaced = new Set<string>();
     for (const p of points) {
       const v = encodeValue(p.value);
-      if (insert.run(p.seriesId, p.key, p.ts, v.type, v.num, v.text).changes === 0) {
-        replace.run(v.type, v.num, v.text, p.seriesId, p.key, p.ts);
+      const sk = this.seriesKeyId(p.seriesId, p.key);
+      if (insert.run(sk, p.ts, v.type, v.num, v.text).changes === 0) {
+        replace.run(v.type, v.num, v.text, sk, p.ts);
         replaced.add(pointId(p.seriesId, p.key, p.ts));
       }
     }
@@ -294,6 +313,23 @@ export class SqliteTelemetryStore implements TelemetryStore {
     for (const b of dirty) this.rebuild(b);
   }
 
+  /** The id of a series key, made on its first point (inside the write's transaction). */
+  private seriesKeyId(seriesId: string, key: string): number {
+    let id = this.seriesKeyIds.get(seriesId, key);
+    if (id === undefined) {
+      id = (this.file
+        .statement('SELECT id FROM series_keys WHERE series_id = ? AND key = ?')
+        .pluck()
+        .get(seriesId, key) ??
+        this.file
+          .statement('INSERT INTO series_keys (series_id, key) VALUES (?, ?) RETURNING id')
+          .pluck()
+          .get(seriesId, key)) as number;
+      this.seriesKeyIds.set(seriesId, key, id);
+    }
+    return id;
+  }
+
   private upsertRollup(table: RollupTable): Statement {
     return this.file.statement(UPSERT_ROLLUP[table]);
   }
@@ -309,8 +345,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     let partial: Partial | undefined;
     const rows = this.file
       .statement(
-        `SELECT key, ts, value_type, value_num, value_text FROM points
-        WHERE series_id = ? AND key = ? AND ts >= ? AND ts < ? ORDER BY ts`,
+        `SELECT ts, value_type, value_num, value_text FROM points WHERE sk = ${SK} AND ts >= ? AND ts < ? ORDER BY ts`,
       )
       .iterate(b.seriesId, b.key, b.bucketTs, b.bucketTs + b.ms) as Iterable<PointRow>;
     for (const r of rows) {
@@ -336,8 +371,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
       `SELECT g.*, f.value_type AS first_type, f.value_num AS first_num, f.value_text AS first_text,
               l.value_type AS last_type, l.value_num AS last_num, l.value_text AS last_text
          FROM (${RAW_GROUP}) AS g
-         JOIN points AS f ON f.series_id = @series AND f.key = @key AND f.ts = g.first_ts
-         JOIN points AS l ON l.series_id = @series AND l.key = @key AND l.ts = g.last_ts`,
+         JOIN points AS f ON f.sk = ${SK_NAMED} AND f.ts = g.first_ts
+         JOIN points AS l ON l.sk = ${SK_NAMED} AND l.ts = g.last_ts`,
       params,
     );
   }
@@ -351,7 +386,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
           .statement(
             s.source === 'rollup'
               ? `SELECT total(n) FROM ${s.table} WHERE series_id = ? AND key = ? AND bucket_ts >= ? AND bucket_ts < ?`
-              : 'SELECT count(*) FROM points WHERE series_id = ? AND key = ? AND ts >= ? AND ts < ?',
+              : `SELECT count(*) FROM points WHERE sk = ${SK} AND ts >= ? AND ts < ?`,
           )
           .pluck()
           .get(seriesId, key, s.from, s.to) as number;
@@ -380,7 +415,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       this.file
         .statement(
           `SELECT halyard_median_scan(ts, value_num) FROM (
-           SELECT ts, value_num FROM points WHERE series_id = ? AND key = ? AND ts >= ? AND ts < ? ORDER BY ts)`,
+           SELECT ts, value_num FROM points WHERE sk = ${SK} AND ts >= ? AND ts < ? ORDER BY ts)`,
         )
         .get(seriesId, key, from, to);
     } finally {
