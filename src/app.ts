@@ -235,6 +235,7 @@ export async function startHalyard(config: Config, opts: StartHalyardOptions = {
         live.close();
         await listeners.close();
         await retention.stop();
+        await channels.close();
         await ingest.close();
         await store.close();
         await telemetryStore.close();

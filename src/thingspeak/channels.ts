@@ -65,6 +65,11 @@ export class Channels implements ChannelService, DeviceChannelSink {
     this.groups = new GroupCommit((items) => this.commitGroup(items));
   }
 
+  /** Writes the updates still waiting for their group; call after the listeners and before the stores close. */
+  close(): Promise<void> {
+    return this.groups.drain();
+  }
+
   /** Loads the device bindings; call once before native telemetry flows. */
   async loadBindings(): Promise<void> {
     this.bound.clear();

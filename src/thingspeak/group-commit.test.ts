@@ -83,6 +83,26 @@ describe('GroupCommit', () => {
     assert.deepEqual(r.groups, [[1], [2, 3]]);
   });
 
+  it('drain writes what waits at once and resolves only when no group is left to write', async () => {
+    const r = recorder({ hold: true });
+    const gc = new GroupCommit(r.write, { quietMs: 10_000, maxWaitMs: 10_000 });
+    const first = [gc.add(1), gc.add(2)];
+    await new Promise((resolve) => setImmediate(resolve));
+    // After a group of two, a lone item would wait for company (quietMs) rather than be written.
+    const second = gc.add(3);
+    let drained = false;
+    const draining = gc.drain().then(() => (drained = true));
+    r.release.shift()!();
+    assert.deepEqual(await Promise.all(first), ['ok 1', 'ok 2']);
+    while (r.release.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(r.groups, [[1, 2], [3]], 'the waiting item was written without its quiet spell');
+    assert.equal(drained, false, 'not drained while a group is being written');
+    r.release.shift()!();
+    await within(draining, 1000);
+    assert.equal(await second, 'ok 3');
+    await within(gc.drain(), 1000); // nothing left: at once
+  });
+
   it('a failed write fails every item of its group, and the next group goes on', async () => {
     let fail = true;
     const gc = new GroupCommit<number, number>((items) =>

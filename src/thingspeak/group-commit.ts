@@ -42,6 +42,8 @@ export class GroupCommit<T, R> {
   private firstAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private soon: NodeJS.Immediate | undefined;
+  /** The group being written, settled once its callers have their outcomes. */
+  private current: Promise<void> = Promise.resolve();
 
   /** `write` returns one outcome per item, in order; a rejection fails the whole group. */
   constructor(
@@ -59,6 +61,17 @@ export class GroupCommit<T, R> {
       this.waiting.push({ item, resolve, reject });
       this.schedule(true);
     });
+  }
+
+  /**
+   * Writes what waits at once, without waiting for others, and resolves once
+   * no item waits and no group is being written: before the stores close.
+   */
+  async drain(): Promise<void> {
+    while (this.writing || this.waiting.length > 0) {
+      if (!this.writing) this.flush();
+      await this.current;
+    }
   }
 
   private schedule(arrived: boolean): void {
@@ -82,7 +95,7 @@ export class GroupCommit<T, R> {
     const group = this.waiting.splice(0, this.maxSize);
     this.expected = group.length;
     this.writing = true;
-    this.write(group.map((w) => w.item))
+    this.current = this.write(group.map((w) => w.item))
       .then(
         (outcomes) =>
           group.forEach((w, i) => {
