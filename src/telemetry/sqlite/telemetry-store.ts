@@ -42,8 +42,8 @@ export interface SqliteTelemetryStoreOptions {
 
 /**
  * A series key's id in series_keys, which the points table is keyed by (an
- * integer is a third of the insert cost of the two strings); no row: NULL, so
- * no points.
+ * insert costs about a third less than with the two strings in each row); no
+ * row: NULL, so no points.
  */
 const SK_NAMED = '(SELECT id FROM series_keys WHERE series_id = @series AND key = @key)';
 const SK = '(SELECT id FROM series_keys WHERE series_id = ? AND key = ?)';
@@ -67,8 +67,8 @@ const UPSERT_ROLLUP = Object.fromEntries(
 
 /**
  * Telemetry in one SQLite file (WAL). Every method does its work synchronously
- * inside one transaction, so a write is atomic and durable (synchronous=FULL by
- * default) when its promise resolves. Rollups are kept by adding each new
+ * inside one transaction, so a write is atomic and durable (on disk by default:
+ * SqliteFile syncs the WAL) when its promise resolves. Rollups are kept by adding each new
  * point to its buckets; a replaced point instead rebuilds its buckets from the
  * raw points, as does retention for the bucket the cutoff falls in.
  */
