@@ -100,6 +100,11 @@ export class TelemetryIngest extends EventEmitter<IngestEvents> {
     if (points.length === 0) return;
     if (this.closed) throw new HalyardError('STORE_FAILURE', 'telemetry ingest is closed');
     if (this.listenerCount('accepted') > 0) this.announce(points);
+    await this.writeCounted(points);
+  }
+
+  /** One store write, counted in the stats as written or as failed. */
+  private async writeCounted(points: readonly DataPoint[]): Promise<void> {
     try {
       await this.opts.store.write(points);
     } catch (err) {
@@ -130,12 +135,9 @@ export class TelemetryIngest extends EventEmitter<IngestEvents> {
       const batch = this.takeBatch();
       const points = batch.flatMap((w) => w.points);
       try {
-        await this.opts.store.write(points);
-        this.stats.pointsWritten += points.length;
-        this.stats.transactions++;
+        await this.writeCounted(points);
         for (const waiting of batch) waiting.resolve();
       } catch (err) {
-        this.stats.pointsFailed += points.length;
         this.opts.logger.error({ err, points: points.length }, 'telemetry write failed');
         const failure =
           err instanceof Error

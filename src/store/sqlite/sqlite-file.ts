@@ -18,7 +18,7 @@ export class SqliteFile {
 
   private constructor(
     readonly db: Database.Database,
-    readonly path: string,
+    private readonly path: string,
     private readonly wal: WalSync | undefined,
   ) {}
 

@@ -162,34 +162,20 @@ export class SqliteChannelStore implements ChannelStore {
    */
   appendGroup(items: readonly GroupAppend[]): Promise<Settled<ChannelEntry>[]> {
     return this.file.write('append entries', () =>
-      this.db
-        .transaction(() => {
-          const last: LastEntries = new Map();
-          const outcomes = items.map((item): Settled<ChannelEntry> => {
-            try {
-              return { value: this.appendOne(item.entry, item.at, last, item.merge) };
-            } catch (error) {
-              if (isHalyardError(error, 'CONFLICT') || isHalyardError(error, 'NOT_FOUND')) return { error };
-              throw error;
-            }
-          });
-          this.saveLastEntries(last);
-          return outcomes;
-        })
-        .immediate(),
+      this.appendAll(items, (item, last): Settled<ChannelEntry> => {
+        try {
+          return { value: this.appendOne(item.entry, item.at, last, item.merge) };
+        } catch (error) {
+          if (isHalyardError(error, 'CONFLICT') || isHalyardError(error, 'NOT_FOUND')) return { error };
+          throw error;
+        }
+      }),
     );
   }
 
   appendEntries(entries: ReadonlyArray<Omit<ChannelEntry, 'entryId'>>, at: number): Promise<ChannelEntry[]> {
     return this.file.write('append entries', () =>
-      this.db
-        .transaction(() => {
-          const last: LastEntries = new Map();
-          const stored = entries.map((e) => this.appendOne(e, at, last, false));
-          this.saveLastEntries(last);
-          return stored;
-        })
-        .immediate(),
+      this.appendAll(entries, (e, last) => this.appendOne(e, at, last, false)),
     );
   }
 
@@ -255,6 +241,18 @@ export class SqliteChannelStore implements ChannelStore {
 
   close(): Promise<void> {
     return this.file.close();
+  }
+
+  /** One transaction: `append` for each item, then each channel's new last entry saved once. */
+  private appendAll<T, R>(items: readonly T[], append: (item: T, last: LastEntries) => R): R[] {
+    return this.db
+      .transaction(() => {
+        const last: LastEntries = new Map();
+        const results = items.map((item) => append(item, last));
+        this.saveLastEntries(last);
+        return results;
+      })
+      .immediate();
   }
 
   /** Appends (or merges) one entry after the channel's last one, as `last` knows it. */
