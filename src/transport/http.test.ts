@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { BrokerStats } from '../broker/stats.js';
 import { silentLogger } from '../core/logger.js';
-import { buildHttpApp, FastLanes } from './http.js';
+import { FastLanes, type LaneHandler } from './fast-lanes.js';
+import { buildHttpApp } from './http.js';
 import { startListeners, type ListenersConfig, type RunningListeners } from './index.js';
 import { disabledListeners, EchoSink, withTempDir } from './test-support.js';
 
@@ -72,20 +73,19 @@ describe('FastLanes', () => {
   it('offers a request to each lane in turn, and to none once closing (the router answers 503)', () => {
     const lanes = new FastLanes();
     const offered: string[] = [];
-    lanes.add((req) => {
-      offered.push(`first ${req.url}`);
-      return false;
+    const mine: LaneHandler = () => Promise.resolve({ status: 200, headers: [], body: '' });
+    lanes.add((_method, url) => {
+      offered.push(`first ${url}`);
+      return undefined;
     });
-    lanes.add((req) => {
-      offered.push(`second ${req.url}`);
-      return req.url === '/mine';
+    lanes.add((_method, url) => {
+      offered.push(`second ${url}`);
+      return url === '/mine' ? mine : undefined;
     });
-    const req = (url: string) => ({ url }) as IncomingMessage;
-    const res = {} as ServerResponse;
-    assert.equal(lanes.take(req('/mine'), res), true);
-    assert.equal(lanes.take(req('/other'), res), false);
+    assert.equal(lanes.route('GET', '/mine', {}), mine);
+    assert.equal(lanes.route('GET', '/other', {}), undefined);
     lanes.close();
-    assert.equal(lanes.take(req('/mine'), res), false);
+    assert.equal(lanes.route('GET', '/mine', {}), undefined);
     assert.deepEqual(offered, ['first /mine', 'second /mine', 'first /other', 'second /other']);
   });
 });

@@ -5,6 +5,8 @@ import { METRICS_CONTENT_TYPE, renderMetrics, type MetricSample } from '../api/m
 import type { BrokerStats } from '../broker/stats.js';
 import type { Logger } from '../core/logger.js';
 import type { ConnectionSink } from './connection-sink.js';
+import { FastLanes } from './fast-lanes.js';
+import { frontLanes } from './lane-front.js';
 import type { TlsListenerConfig, TcpListenerConfig } from './listener-config.js';
 import { boundAddress, listenFailed, trackSockets, type RunningServer } from './server-lifecycle.js';
 import { serverTlsOptions } from './tls.js';
@@ -21,34 +23,6 @@ export interface HttpAppOptions {
   tls?: { config: TlsListenerConfig; material: TlsMaterial };
   /** Extra samples appended to /metrics (store, rules… register theirs here). */
   extraMetrics?: () => MetricSample[];
-}
-
-/**
- * A handler that may take a request before Fastify routes it: a hot route that
- * needs none of Fastify's pipeline (hooks, parsers, a logger per request)
- * answers on the raw response. It returns true when it took the request (and
- * then owns its answer); false leaves the request to Fastify.
- */
-export type FastLane = (req: IncomingMessage, res: ServerResponse) => boolean;
-
-/** The fast lanes of one app, asked in order before Fastify; none while the app closes. */
-export class FastLanes {
-  private readonly lanes: FastLane[] = [];
-  private closing = false;
-
-  add(lane: FastLane): void {
-    this.lanes.push(lane);
-  }
-
-  take(req: IncomingMessage, res: ServerResponse): boolean {
-    if (this.closing) return false; // Fastify answers 503 while closing
-    for (const lane of this.lanes) if (lane(req, res)) return true;
-    return false;
-  }
-
-  close(): void {
-    this.closing = true;
-  }
 }
 
 const appLanes = new WeakMap<HttpApp, FastLanes>();
@@ -94,6 +68,7 @@ export function buildHttpApp(opts: HttpAppOptions): HttpApp {
       }
       // What Fastify sets on an HTTP server it makes itself.
       const server = answerHalfClosed(createServer(handler));
+      frontLanes(server, lanes);
       server.keepAliveTimeout = options.keepAliveTimeout as number;
       server.requestTimeout = options.requestTimeout as number;
       server.setTimeout(options.connectionTimeout as number);

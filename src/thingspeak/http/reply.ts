@@ -43,9 +43,14 @@ const HEADERS: Record<Format | 'js', readonly string[]> = {
   js: headersOf('js'),
 };
 
-/** Writes a whole answer on a raw response: every ThingSpeak answer goes out here. */
+/** The headers of an answer in this format with this body, as flat name/value pairs. */
+export function answerHeaders(format: Format | 'js', body: string): string[] {
+  return [...HEADERS[format], String(Buffer.byteLength(body))];
+}
+
+/** Writes a whole answer on a raw response: every ThingSpeak answer goes out here or in a fast lane. */
 export function writeAnswer(res: ServerResponse, status: number, format: Format | 'js', body: string): void {
-  res.writeHead(status, [...HEADERS[format], String(Buffer.byteLength(body))]);
+  res.writeHead(status, answerHeaders(format, body));
   res.end(body);
 }
 

@@ -118,9 +118,9 @@ describe('the /update lane', () => {
 
   it('takes the requests it should: a lane added after it sees only the others', async () => {
     const declined: string[] = [];
-    fastLanesOf(h.app)!.add((req) => {
-      declined.push(`${req.method} ${req.url}`);
-      return false;
+    fastLanesOf(h.app)!.add((method, url) => {
+      declined.push(`${method} ${url}`);
+      return undefined;
     });
     await bothWays(h.port, '/update?via=both', FORM, `api_key=${W}&field1=1`);
     await exchange(h.port, `GET /update?via=get&api_key=${W} HTTP/1.1\r\nHost: x\r\n`);

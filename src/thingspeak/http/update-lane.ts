@@ -1,17 +1,17 @@
 /**
  * `/update` past Fastify's pipeline: what devices send (a GET with a query
  * string, a POST with a form body of ordinary size) takes this fast lane
- * (transport/http.ts); anything else (JSON, XML or text bodies, chunked or
+ * (transport/fast-lanes.ts, lane-front.ts); anything else (JSON, XML or text bodies, chunked or
  * large bodies, preflights, HEAD) is left to the Fastify route. Both answer
  * through the same core (write-routes.ts `updateAnswer`, reply.ts
  * `writeAnswer`), so the answers are the same byte for byte.
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
-import type { FastLane } from '../../transport/http.js';
+import type { FastLane, LaneAnswer } from '../../transport/fast-lanes.js';
 import { apiKey, paramsOf, parseAny, parseForm } from './params.js';
-import { writeAnswer, type Format } from './reply.js';
-import { updateAnswer, type WriteDeps } from './write-routes.js';
+import { answerHeaders, type Format } from './reply.js';
+import { updateAnswer, type UpdateAnswer, type WriteDeps } from './write-routes.js';
 
 /** Larger bodies go to the Fastify route, which streams them against the API's body limit. */
 export const LANE_BODY_LIMIT = 64 * 1024;
@@ -53,37 +53,23 @@ export function laneRoute(
 
 /** The lane for `GET|POST /update[.json|.xml]`; failures are logged as the Fastify route logs them. */
 export function updateLane(deps: WriteDeps, logger: Pick<FastifyBaseLogger, 'error'>): FastLane {
-  /** Never throws: whatever fails is answered `400 0`, as the Fastify route's error handler does. */
-  const answer = async (
-    req: IncomingMessage,
-    res: ServerResponse,
-    format: Format,
-    body: unknown,
-  ): Promise<void> => {
-    try {
-      const p = paramsOf(req.url!, body);
-      const a = await updateAnswer(deps, p, apiKey(req, p), format);
-      writeAnswer(res, a.status, a.format, a.body);
-    } catch (err) {
-      logger.error({ err }, 'ThingSpeak API request failed');
-      if (!res.headersSent) writeAnswer(res, 400, format, '0');
-    }
-  };
-  return (req, res) => {
-    const route = laneRoute(req.method, req.url!, req.headers);
-    if (route === undefined) return false;
-    if (route.body === 'none') {
-      void answer(req, res, route.format, undefined);
-      return true;
-    }
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
-      void answer(req, res, route.format, route.body === 'form' ? parseForm(text) : parseAny(text));
-    });
-    // A body cut short (the client went away): nobody is left to answer.
-    req.on('error', () => undefined);
-    return true;
+  return (method, url, headers) => {
+    const route = laneRoute(method, url, headers);
+    if (route === undefined) return undefined;
+    /** Never rejects: whatever fails is answered `400 0`, as the Fastify route's error handler does. */
+    return async (raw: Buffer): Promise<LaneAnswer> => {
+      let a: UpdateAnswer;
+      try {
+        const text = route.body === 'none' ? '' : raw.toString('utf8');
+        const body =
+          route.body === 'form' ? parseForm(text) : route.body === 'sniffed' ? parseAny(text) : undefined;
+        const p = paramsOf(url, body);
+        a = await updateAnswer(deps, p, apiKey({ headers }, p), route.format);
+      } catch (err) {
+        logger.error({ err }, 'ThingSpeak API request failed');
+        a = { status: 400, format: route.format, body: '0' };
+      }
+      return { status: a.status, headers: answerHeaders(a.format, a.body), body: a.body };
+    };
   };
 }
