@@ -136,9 +136,10 @@ export async function startHalyard(config: Config, opts: StartHalyardOptions = {
     store: channelStore,
     registry,
     telemetry: telemetryStore,
-    // A group of channel updates writes its mirror at once, in its own turn (docs/thingspeak.md), not
-    // through the ingest's queue; live views hear of the points as of any other accepted telemetry.
+    // The mirror writes its batches at once (docs/thingspeak.md), not through the ingest's queue;
+    // live views hear of the points as of any other accepted telemetry.
     writePoints: (points) => ingest.writeNow(points),
+    mirrorDelayMs: config.telemetry.channelMirrorDelayMs,
     secretKey,
     notify: (channel, entry) => channelFeeds.entryAdded(channel, entry),
     logger: logger.child({ component: 'thingspeak' }),
@@ -183,6 +184,7 @@ export async function startHalyard(config: Config, opts: StartHalyardOptions = {
   let listeners: RunningListeners;
   try {
     await channels.loadBindings();
+    await channels.recoverMirror();
     await broker.start();
     const stale = markStaleStatusesOffline(broker);
     if (stale > 0)

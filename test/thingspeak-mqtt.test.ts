@@ -72,6 +72,7 @@ describe('ThingSpeak over MQTT', () => {
 
     const last = await platform.app.thingspeak.channels.lastEntry(channel.id);
     assert.equal(last?.fields.field1, '21.5');
+    await platform.app.thingspeak.channels.mirrored();
     const latest = Object.fromEntries(
       (await platform.app.telemetry.store.latest('station')).map((l) => [l.key, l.value]),
     );

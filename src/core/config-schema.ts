@@ -197,6 +197,11 @@ export const configSchema = z
         maxBatchPoints: int(100, 1_000_000).default(20_000),
         /** How often the retention job deletes telemetry past each tenant's retention (docs/telemetry.md). */
         retentionIntervalSeconds: int(60, 7 * 86_400).default(3600),
+        /**
+         * How long ThingSpeak channel updates gather before their telemetry mirror is written in one
+         * batch (docs/thingspeak.md): longer is cheaper per update, and later on the native API.
+         */
+        channelMirrorDelayMs: int(0, 60_000).default(50),
       })
       .prefault({}),
     users: jsonArray(user)

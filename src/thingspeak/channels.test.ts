@@ -5,6 +5,7 @@ import { openTestRegistry, type TestRegistry } from '../../test/helpers/registry
 import { tempDir } from '../../test/helpers/temp-dir.js';
 import { silentLogger } from '../core/logger.js';
 import { SYSTEM_ACTOR, type Actor } from '../registry/service.js';
+import type { DataPoint } from '../telemetry/model.js';
 import { SqliteTelemetryStore } from '../telemetry/sqlite/telemetry-store.js';
 import { Channels } from './channels.js';
 import type { Identity } from '../broker/auth.js';
@@ -60,6 +61,7 @@ describe('Channels', () => {
     feeds.subscribed(watcher, 'channels/+/subscribe/#');
   });
   afterEach(async () => {
+    await channels.close();
     await store.close();
     await telemetry.close();
     await reg.close();
@@ -106,6 +108,7 @@ describe('Channels', () => {
         '"latitude":null,"longitude":null,"elevation":null,"status":"hi"}',
     );
     assert.equal(sent[1].payload, '21.5');
+    await channels.mirrored();
     const latest = await telemetry.latest(`channel:${id}`);
     assert.deepEqual(latest, [
       { key: 'field1', ts: T0, value: 21.5 },
@@ -146,6 +149,7 @@ describe('Channels', () => {
   it('mirrors a device-bound channel under the field names into the device series', async () => {
     const c = await channels.createChannel(admin, { deviceId: 'dev1', fields: { field1: 'temperature' } });
     assert.ok((await channels.update(c.writeKey, { fields: { field1: '7' } }, 'rest')).ok);
+    await channels.mirrored();
     assert.deepEqual(await telemetry.latest('dev1'), [{ key: 'temperature', ts: T0, value: 7 }]);
   });
 
@@ -210,12 +214,15 @@ describe('Channels', () => {
     const c = await channels.createChannel(admin, {});
     await channels.update(c.writeKey, { fields: { field1: '1' } }, 'rest');
     await channels.clearChannel(admin, c.channel.id);
+    // The update's mirror, still on its way at the clear, must not land in the emptied series after it.
+    await channels.mirrored();
     assert.deepEqual(await telemetry.latest(`channel:${c.channel.id}`), []);
     now += 1000;
     const again = await channels.update(c.writeKey, { fields: { field1: '2' } }, 'rest');
     assert.ok(again.ok && again.entry.entryId === 1);
     const deleted = await channels.deleteChannel(admin, c.channel.id);
     assert.equal(deleted.writeKey, c.writeKey);
+    await channels.mirrored();
     assert.deepEqual(await telemetry.latest(`channel:${c.channel.id}`), []);
     await assert.rejects(channels.getChannel(admin, c.channel.id), { code: 'NOT_FOUND' });
     assert.equal(await channels.resolveKey(c.writeKey), undefined);
@@ -253,5 +260,74 @@ describe('Channels', () => {
     assert.equal(await channels.canRead(a.channel, a.writeKey), true);
     assert.equal(await channels.canRead(a.channel, b.readKeys[0]), false);
     assert.equal(await channels.canRead(a.channel, undefined), false);
+  });
+});
+
+describe('Channels after a crash', () => {
+  it('mirrors the entries whose mirror was never written, writing only the points that are missing', async () => {
+    const reg = await openTestRegistry();
+    await reg.registry.createTenant(SYSTEM_ACTOR, { id: 'acme', name: 'Acme' });
+    await reg.registry.createDevice(SYSTEM_ACTOR, { tenantId: 'acme', id: 'dev1' });
+    const dir = tempDir('halyard-channels-');
+    const store = SqliteChannelStore.open(join(dir, 'thingspeak.db'));
+    const telemetry = SqliteTelemetryStore.open(join(dir, 'telemetry.db'));
+    const open = (writePoints?: (points: DataPoint[]) => Promise<void>) =>
+      new Channels({
+        store,
+        registry: reg.registry,
+        telemetry,
+        secretKey: reg.secretKey,
+        now: () => T0,
+        logger: silentLogger(),
+        writePoints,
+      });
+    try {
+      // The process that "dies": its mirror batch is taken but never written.
+      const dying = open(() => new Promise<void>(() => undefined));
+      const own = await dying.createChannel(admin, {});
+      const bound = await dying.createChannel(admin, { deviceId: 'dev1', fields: { field1: 'flag' } });
+      // The device's own telemetry, already in the store (a boolean: recovery must not rewrite it as text).
+      await telemetry.write([{ tenantId: 'acme', seriesId: 'dev1', key: 'flag', ts: T0 + 5, value: true }]);
+      await dying.appendDeviceEntries(bound.channel, [{ fields: { field1: 'true' }, createdAt: T0 + 5 }]);
+      for (let i = 1; i <= 3; i++) {
+        const u = await dying.update(
+          own.writeKey,
+          { fields: { field1: String(i) }, createdAt: T0 + i },
+          'rest',
+        );
+        assert.ok(u.ok);
+      }
+      const b = await dying.update(bound.writeKey, { fields: { field1: '7' }, createdAt: T0 + 9 }, 'rest');
+      assert.ok(b.ok);
+      void dying.mirrored(); // the batch starts, and hangs
+      assert.deepEqual(await telemetry.latest(`channel:${own.channel.id}`), []);
+
+      const restarted = open();
+      assert.equal(await restarted.recoverMirror(), 4);
+      const own1 = await telemetry.query({
+        seriesId: `channel:${own.channel.id}`,
+        keys: ['field1'],
+        from: T0,
+        to: T0 + 10,
+      });
+      assert.deepEqual(
+        own1.points.map((p) => p.value),
+        [1, 2, 3],
+      );
+      const dev = await telemetry.query({ seriesId: 'dev1', keys: ['flag'], from: T0, to: T0 + 10 });
+      assert.deepEqual(
+        dev.points.map((p) => [p.ts - T0, p.value]),
+        [
+          [5, true],
+          [9, 7],
+        ],
+      );
+      assert.equal(await restarted.recoverMirror(), 0, 'the marks moved: nothing left to recover');
+      await restarted.close();
+    } finally {
+      await store.close();
+      await telemetry.close();
+      await reg.close();
+    }
   });
 });

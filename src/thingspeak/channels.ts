@@ -12,6 +12,7 @@ import type { DataPoint } from '../telemetry/model.js';
 import type { TelemetryStore } from '../telemetry/store.js';
 import { ChannelCache } from './channel-cache.js';
 import { GroupCommit, type Settled } from './group-commit.js';
+import { MirrorWriter } from './mirror-writer.js';
 import { newChannelKey, openChannelKey } from './keys.js';
 import { FIELD_NUMBERS, type Channel, type ChannelEntry, type FieldNumber } from './model.js';
 import type {
@@ -29,11 +30,10 @@ export interface ChannelsOptions {
   store: ChannelStore;
   registry: RegistryService;
   telemetry: TelemetryStore;
-  /**
-   * How mirrored points are written; default `telemetry.write`. Called once per
-   * group of updates, right after the group's entries are committed.
-   */
+  /** How mirrored points are written (mirror-writer.ts); default `telemetry.write`. */
   writePoints?: (points: DataPoint[]) => Promise<void>;
+  /** How long mirrored points gather before they are written (mirror-writer.ts); default 50 ms. */
+  mirrorDelayMs?: number;
   secretKey: Buffer;
   /** Told of each REST or MQTT update (not bulk ones): the MQTT fan-out (mqtt-feeds.ts). */
   notify?: (channel: Channel, entry: ChannelEntry) => void;
@@ -56,18 +56,55 @@ export class Channels implements ChannelService, DeviceChannelSink {
   private readonly serverTimes = new Map<number, number>();
   /** Keys and channels for the write path (channel-cache.ts). */
   private readonly cache: ChannelCache;
-  /** Single updates and device entries, written (with their mirrors) a group at a time. */
+  /** Single updates and device entries, written a group at a time. */
   private readonly groups: GroupCommit<GroupItem, ChannelEntry>;
+  /** The telemetry mirror of the entries, written behind them. */
+  private readonly mirror: MirrorWriter;
 
   constructor(private readonly opts: ChannelsOptions) {
     this.now = opts.now ?? Date.now;
     this.cache = new ChannelCache(opts.store, this.now);
     this.groups = new GroupCommit((items) => this.commitGroup(items));
+    this.mirror = new MirrorWriter({
+      store: opts.store,
+      telemetry: opts.telemetry,
+      writePoints: opts.writePoints ?? ((points) => opts.telemetry.write(points)),
+      logger: opts.logger,
+      delayMs: opts.mirrorDelayMs,
+    });
   }
 
-  /** Writes the updates still waiting for their group; call after the listeners and before the stores close. */
-  close(): Promise<void> {
-    return this.groups.drain();
+  /**
+   * Writes the updates still waiting for their group, and the mirror of every
+   * entry; call after the listeners and before the stores close.
+   */
+  async close(): Promise<void> {
+    await this.groups.drain();
+    await this.mirror.flush();
+  }
+
+  /** Resolves once the telemetry mirror of every entry stored so far is written. */
+  mirrored(): Promise<void> {
+    return this.mirror.flush();
+  }
+
+  /**
+   * Mirrors what a crash left unmirrored (mirror-writer.ts); call once at
+   * start, before updates flow. Returns how many points it wrote.
+   */
+  async recoverMirror(): Promise<number> {
+    const channels = new Map<number, Channel | undefined>();
+    const written = await this.mirror.recover(async (entry) => {
+      if (!channels.has(entry.channelId))
+        channels.set(entry.channelId, await this.opts.store.getChannel(entry.channelId));
+      const channel = channels.get(entry.channelId);
+      const points: DataPoint[] = [];
+      if (channel) mirrorPoints(channel, entry, points);
+      return points;
+    });
+    if (written > 0)
+      this.opts.logger.info({ points: written }, 'mirrored channel entries a crash had left unmirrored');
+    return written;
   }
 
   /** Loads the device bindings; call once before native telemetry flows. */
@@ -190,9 +227,8 @@ export class Channels implements ChannelService, DeviceChannelSink {
     }
     const last = stored.at(-1);
     if (last) this.cache.noteEntry(channel.id, last.entryId, now);
-    const points: DataPoint[] = [];
-    for (const entry of stored) mirrorPoints(channel, entry, points);
-    await this.writeMirror(points);
+    for (const entry of stored) this.addMirror(channel, entry);
+    await this.mirror.room();
     const after = { ...channel, lastEntryId: last?.entryId ?? channel.lastEntryId, lastUpdateAt: now };
     // Bulk writes are not delivered to MQTT subscribers (ThingSpeak's rule).
     return stored.map((entry) => ({ ok: true, channel: after, entry }));
@@ -296,6 +332,8 @@ export class Channels implements ChannelService, DeviceChannelSink {
   async clearChannel(actor: Actor, id: number): Promise<void> {
     const channel = await this.visible(actor, id);
     this.mustManage(actor, channel.tenantId);
+    // Points still on their way to the series must not land after it is emptied.
+    await this.mirror.flush();
     await this.opts.store.clearEntries(id);
     this.cache.forget(id);
     // A device's telemetry is the device's: only a channel's own series goes with its entries.
@@ -307,6 +345,7 @@ export class Channels implements ChannelService, DeviceChannelSink {
     const channel = await this.visible(actor, id);
     this.mustManage(actor, channel.tenantId);
     const shown = await this.withKeys(channel);
+    await this.mirror.flush();
     const deleted = await this.opts.store.deleteChannel(id);
     if (!deleted) throw notFound(id);
     this.cache.forget(id);
@@ -337,34 +376,24 @@ export class Channels implements ChannelService, DeviceChannelSink {
   }
 
   /**
-   * One group: its entries in one store commit, then the mirrors of the stored
-   * ones in one telemetry write, and only then the outcomes, so an update is
-   * answered when its entry and its mirror are both durable. A crash between
-   * the two commits keeps the entry without its mirror: the client, never
-   * answered, sends it again (docs/thingspeak.md).
+   * One group: its entries in one store commit, answered once durable; their
+   * telemetry mirror follows (mirror-writer.ts says how, and why a crash loses
+   * none of it).
    */
   private async commitGroup(items: readonly GroupItem[]): Promise<Settled<ChannelEntry>[]> {
     const outcomes = await this.opts.store.appendGroup(items);
-    const points: DataPoint[] = [];
     items.forEach((item, i) => {
       const outcome = outcomes[i];
-      if (item.mirrorOf && 'value' in outcome) mirrorPoints(item.mirrorOf, outcome.value, points);
+      if (item.mirrorOf && 'value' in outcome) this.addMirror(item.mirrorOf, outcome.value);
     });
-    await this.writeMirror(points);
+    await this.mirror.room();
     return outcomes;
   }
 
-  private async writeMirror(points: DataPoint[]): Promise<void> {
-    if (points.length === 0) return;
-    try {
-      await (this.opts.writePoints ?? ((p: DataPoint[]) => this.opts.telemetry.write(p)))(points);
-    } catch (err) {
-      // The entries are stored (ThingSpeak's API reads them); only the native API's copy is missing.
-      this.opts.logger.error(
-        { err, points: points.length },
-        'could not mirror channel updates into telemetry',
-      );
-    }
+  private addMirror(channel: Channel, entry: ChannelEntry): void {
+    const points: DataPoint[] = [];
+    mirrorPoints(channel, entry, points);
+    this.mirror.add(channel.id, entry.entryId, points);
   }
 
   /** Puts the channel under its device (or nowhere) in the bindings. */

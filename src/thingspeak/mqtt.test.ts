@@ -52,6 +52,7 @@ describe('ThingSpeak MQTT publish hook', () => {
     free = await channels.createChannel(admin, {});
   });
   afterEach(async () => {
+    await channels.close();
     await store.close();
     await telemetry.close();
     await reg.close();
@@ -73,6 +74,7 @@ describe('ThingSpeak MQTT publish hook', () => {
     assert.deepEqual([e?.status, e?.latitude, e?.longitude], ['ok', 1.5, 2]);
     await publish(device('dev1'), `channels/${id}/publish/fields/field1`, '21');
     assert.equal((await last(bound))?.entryId, 2);
+    await channels.mirrored();
     assert.deepEqual(
       (await telemetry.latest('dev1')).map((l) => [l.key, l.value]),
       [

@@ -12,8 +12,11 @@
  * - A merging append (`merge`) is an append, except that an entry already at
  *   that createdAt takes the given (non-null) fields, status and location and
  *   keeps its entry id (the telemetry store's rule for a point at the same time).
- * - `clearEntries` deletes the entries and resets lastEntryId to 0 (entry ids
- *   restart at 1, as ThingSpeak's clear does).
+ * - `clearEntries` deletes the entries and resets lastEntryId (and the mirror
+ *   mark) to 0 (entry ids restart at 1, as ThingSpeak's clear does).
+ * - The mirror mark of a channel: the entry id up to which its entries'
+ *   telemetry mirror is known to be stored (mirror-writer.ts). It only moves
+ *   forward and never past lastEntryId; new channels start at 0.
  * - Entries are returned ordered by entryId ascending.
  */
 import type { Settled } from './group-commit.js';
@@ -65,6 +68,14 @@ export interface ChannelStore {
   lastFieldEntry(channelId: number, field: number): Promise<ChannelEntry | undefined>;
   entries(q: EntryQuery): Promise<ChannelEntry[]>;
   clearEntries(channelId: number): Promise<void>;
+  /**
+   * Moves each channel's mirror mark up to the given entry id. Need not be
+   * durable at once: a mark lost in a crash only has recovery look again at
+   * entries whose mirror is there.
+   */
+  markMirrored(marks: ReadonlyMap<number, number>): Promise<void>;
+  /** Entries after their channel's mirror mark, by channel and entry id; at most `limit`. */
+  unmirroredEntries(limit: number): Promise<ChannelEntry[]>;
 
   close(): Promise<void>;
 }

@@ -15,7 +15,7 @@ import { configSchema } from '../../src/core/config.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { hashPassword } from '../../src/devices/password.js';
 import { openRegistry } from '../../src/registry/open-store.js';
-import { SYSTEM_ACTOR } from '../../src/registry/service.js';
+import { SYSTEM_ACTOR, type RegistryService } from '../../src/registry/service.js';
 
 /**
  * The real platform (`node dist/src/cli/main.js start`) as a child process, on
@@ -223,7 +223,37 @@ export class HalyardFixture {
    * Registers a tenant (if new) and a device with an access token straight in
    * the data dir's registry, while no Halyard runs on it; returns the token.
    */
-  async provisionTokenDevice(tenantId: string, deviceId: string): Promise<string> {
+  provisionTokenDevice(tenantId: string, deviceId: string): Promise<string> {
+    return this.inTenant(tenantId, async (registry) => {
+      await registry.createDevice(SYSTEM_ACTOR, { id: deviceId, tenantId });
+      const issued = await registry.issueCredential(SYSTEM_ACTOR, deviceId, { kind: 'token' });
+      return issued.secret ?? '';
+    });
+  }
+
+  /**
+   * Registers a tenant (if new) and an admin user of it with an API token
+   * straight in the data dir's registry, while no Halyard runs on it; returns
+   * the token (also the user's ThingSpeak user API key).
+   */
+  provisionApiToken(tenantId: string): Promise<string> {
+    return this.inTenant(tenantId, async (registry) => {
+      const user = await registry.createUser(SYSTEM_ACTOR, {
+        username: `${tenantId}-admin`,
+        password: `${tenantId}-admin-password-0123`,
+        role: 'admin',
+        tenantId,
+      });
+      const { token } = await registry.createApiToken(
+        { type: 'user', id: user.id, name: user.username, tenantId, role: 'admin' },
+        { name: 'test' },
+      );
+      return token;
+    });
+  }
+
+  /** Runs `fn` on the data dir's registry, with the tenant made if new. */
+  private async inTenant<T>(tenantId: string, fn: (registry: RegistryService) => Promise<T>): Promise<T> {
     const { registry, store } = await openRegistry(
       configSchema.parse({ dataDir: this.dataDir }),
       silentLogger(),
@@ -231,9 +261,7 @@ export class HalyardFixture {
     try {
       if (!(await registry.listTenants(SYSTEM_ACTOR)).some((t) => t.id === tenantId))
         await registry.createTenant(SYSTEM_ACTOR, { id: tenantId, name: tenantId });
-      await registry.createDevice(SYSTEM_ACTOR, { id: deviceId, tenantId });
-      const issued = await registry.issueCredential(SYSTEM_ACTOR, deviceId, { kind: 'token' });
-      return issued.secret ?? '';
+      return await fn(registry);
     } finally {
       await store.close();
     }

@@ -6,14 +6,13 @@ import type { TelemetryStore } from '../../telemetry/store.js';
 import type { TestRegistry } from '../../../test/helpers/registry.js';
 import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { Channels } from '../channels.js';
-import type { ChannelService } from '../service.js';
 import { SqliteChannelStore } from '../sqlite/channel-store.js';
 import type { ChannelStore } from '../store.js';
 
 export function openTestChannels(
   test: TestRegistry,
   now: () => number,
-): { channels: ChannelService; store: ChannelStore; telemetry: TelemetryStore; close(): Promise<void> } {
+): { channels: Channels; store: ChannelStore; telemetry: TelemetryStore; close(): Promise<void> } {
   const dir = tempDir('halyard-thingspeak-');
   const store = SqliteChannelStore.open(join(dir, 'thingspeak.db'));
   const telemetry = SqliteTelemetryStore.open(join(dir, 'telemetry.db'));
@@ -30,6 +29,7 @@ export function openTestChannels(
     store,
     telemetry,
     close: async () => {
+      await channels.close();
       await store.close();
       await telemetry.close();
     },

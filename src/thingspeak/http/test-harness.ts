@@ -10,14 +10,15 @@ import { silentLogger } from '../../core/logger.js';
 import { SYSTEM_ACTOR, type Actor } from '../../registry/service.js';
 import { buildHttpApp, type HttpApp } from '../../transport/http.js';
 import { openTestRegistry, type TestRegistry } from '../../../test/helpers/registry.js';
-import type { ChannelService, ChannelWithKeys } from '../service.js';
+import type { Channels } from '../channels.js';
+import type { ChannelWithKeys } from '../service.js';
 import type { ChannelStore } from '../store.js';
 import { registerThingSpeakApi } from './api.js';
 import { openTestChannels } from './test-channels.js';
 
 export interface ThingSpeakHarness extends TestRegistry {
   app: HttpApp;
-  channels: ChannelService;
+  channels: Channels;
   /** The channel store under `channels`. */
   channelStore: ChannelStore;
   /** The telemetry store the channel updates are mirrored into. */

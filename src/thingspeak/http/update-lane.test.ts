@@ -220,13 +220,19 @@ describe('the /update lane', () => {
     assert.equal(entry?.entryId, (before ?? 0) + 1);
   });
 
-  it('answers a group of concurrent updates only when each entry and its mirror are stored', async () => {
-    const checks = Array.from({ length: 40 }, async (_, i) => {
-      const res = await h.fetch(`/update?api_key=${W}&field1=${i}`);
-      const entryId = Number(await res.text());
-      // Read back at once: the answer promises both are durable already.
-      const entry = await h.channels.entry(id, entryId);
-      assert.equal(entry?.fields.field1, String(i));
+  it('answers a group of concurrent updates once each entry is stored; the mirror follows', async () => {
+    const answered = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const res = await h.fetch(`/update?api_key=${W}&field1=${i}`);
+        const entryId = Number(await res.text());
+        // Read back at once: the answer promises the entry is stored.
+        const entry = await h.channels.entry(id, entryId);
+        assert.equal(entry?.fields.field1, String(i));
+        return entry;
+      }),
+    );
+    await h.channels.mirrored();
+    for (const [i, entry] of answered.entries()) {
       const { points } = await h.telemetry.query({
         seriesId: `channel:${id}`,
         keys: ['field1'],
@@ -237,8 +243,7 @@ describe('the /update lane', () => {
         points.map((p) => p.value),
         [i],
       );
-    });
-    await Promise.all(checks);
+    }
     // After a group, a lone update is not held waiting for company.
     const started = performance.now();
     const lone = await h.fetch(`/update?api_key=${W}&field1=lone`);

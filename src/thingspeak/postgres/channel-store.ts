@@ -21,6 +21,7 @@ import {
   mergeEntrySql,
   keyFromRow,
   normalFields,
+  UNMIRRORED_ENTRIES,
   type ChannelRow,
   type EntryRow,
   type KeyRow,
@@ -233,9 +234,33 @@ export class PostgresChannelStore implements ChannelStore {
       this.tx(async (c) => {
         await c.query('SELECT id FROM thingspeak_channels WHERE id = $1 FOR UPDATE', [channelId]);
         await c.query('DELETE FROM thingspeak_entries WHERE channel_id = $1', [channelId]);
-        await c.query('UPDATE thingspeak_channels SET last_entry_id = 0 WHERE id = $1', [channelId]);
+        await c.query(
+          'UPDATE thingspeak_channels SET last_entry_id = 0, mirrored_entry_id = 0 WHERE id = $1',
+          [channelId],
+        );
       }),
     );
+  }
+
+  markMirrored(marks: ReadonlyMap<number, number>): Promise<void> {
+    return this.run('mark mirrored entries', async () => {
+      await this.pool.query(
+        `UPDATE thingspeak_channels AS c
+            SET mirrored_entry_id = GREATEST(c.mirrored_entry_id, LEAST(m.entry_id, c.last_entry_id))
+           FROM unnest($1::bigint[], $2::bigint[]) AS m (id, entry_id)
+          WHERE c.id = m.id`,
+        [[...marks.keys()], [...marks.values()]],
+      );
+    });
+  }
+
+  unmirroredEntries(limit: number): Promise<ChannelEntry[]> {
+    return this.run('read unmirrored entries', async () => {
+      const { rows } = await this.pool.query<EntryRow>(`${UNMIRRORED_ENTRIES} $1`, [
+        Math.max(0, Math.floor(limit)),
+      ]);
+      return rows.map(entryFromRow);
+    });
   }
 
   close(): Promise<void> {

@@ -54,6 +54,16 @@ export const THINGSPEAK_PG_MIGRATIONS: readonly PgMigration[] = [
         CREATE UNIQUE INDEX thingspeak_entries_created ON thingspeak_entries (channel_id, created_at);
       `),
   },
+  {
+    version: 2,
+    description: 'thingspeak: how far each channel is mirrored into telemetry',
+    // Every entry so far was mirrored before its update was answered.
+    up: (client) =>
+      client.query(`
+        ALTER TABLE thingspeak_channels ADD COLUMN mirrored_entry_id BIGINT NOT NULL DEFAULT 0;
+        UPDATE thingspeak_channels SET mirrored_entry_id = last_entry_id;
+      `),
+  },
 ];
 
 /** The ThingSpeak schema's steps, recorded in halyard_thingspeak_migrations. */

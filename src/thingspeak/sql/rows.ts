@@ -181,6 +181,11 @@ export function fieldColumn(field: number): `field${FieldNumber}` {
 
 export const duplicateCreatedAt = (createdAt: number) => ({ field: 'created_at', createdAt });
 
+/** Both dialects: entries after their channel's mirror mark, oldest first; the dialect appends its limit parameter. */
+export const UNMIRRORED_ENTRIES = `SELECT e.* FROM thingspeak_channels AS c
+    JOIN thingspeak_entries AS e ON e.channel_id = c.id AND e.entry_id > c.mirrored_entry_id
+   ORDER BY e.channel_id, e.entry_id LIMIT`;
+
 /** All eight fields, null where absent: the shape the stores read back. */
 export function normalFields(fields: ChannelEntry['fields']): ChannelEntry['fields'] {
   const out: ChannelEntry['fields'] = {};

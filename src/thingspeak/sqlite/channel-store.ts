@@ -14,6 +14,7 @@ import {
   mergeEntrySql,
   keyFromRow,
   normalFields,
+  UNMIRRORED_ENTRIES,
   type ChannelRow,
   type EntryRow,
   type KeyRow,
@@ -34,6 +35,8 @@ const INSERT_ENTRY = `INSERT INTO thingspeak_entries (${ENTRY_COLUMNS.join(', ')
   VALUES (${ENTRY_COLUMNS.map(() => '?').join(', ')})`;
 
 const MERGE_ENTRY = mergeEntrySql(ENTRY_COLUMNS.map(() => '?'));
+const MARK_MIRRORED = `UPDATE thingspeak_channels
+    SET mirrored_entry_id = MAX(mirrored_entry_id, MIN(?, last_entry_id)) WHERE id = ?`;
 
 /** Channels, keys and entries in one SQLite file (WAL); each method is one synchronous transaction. */
 export class SqliteChannelStore implements ChannelStore {
@@ -233,10 +236,32 @@ export class SqliteChannelStore implements ChannelStore {
       this.db
         .transaction(() => {
           this.file.statement('DELETE FROM thingspeak_entries WHERE channel_id = ?').run(channelId);
-          this.file.statement('UPDATE thingspeak_channels SET last_entry_id = 0 WHERE id = ?').run(channelId);
+          this.file
+            .statement('UPDATE thingspeak_channels SET last_entry_id = 0, mirrored_entry_id = 0 WHERE id = ?')
+            .run(channelId);
         })
         .immediate();
     });
+  }
+
+  markMirrored(marks: ReadonlyMap<number, number>): Promise<void> {
+    // Committed without waiting for the disk: see the interface.
+    return this.file.run('mark mirrored entries', () =>
+      this.db
+        .transaction(() => {
+          const mark = this.file.statement(MARK_MIRRORED);
+          for (const [id, entryId] of marks) mark.run(entryId, id);
+        })
+        .immediate(),
+    );
+  }
+
+  unmirroredEntries(limit: number): Promise<ChannelEntry[]> {
+    return this.file.run('read unmirrored entries', () =>
+      (this.file.statement(`${UNMIRRORED_ENTRIES} ?`).all(Math.max(0, Math.floor(limit))) as EntryRow[]).map(
+        entryFromRow,
+      ),
+    );
   }
 
   close(): Promise<void> {

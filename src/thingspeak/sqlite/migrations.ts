@@ -58,4 +58,15 @@ export const THINGSPEAK_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'thingspeak: how far each channel is mirrored into telemetry',
+    up(db) {
+      // Every entry so far was mirrored before its update was answered.
+      db.exec(`
+        ALTER TABLE thingspeak_channels ADD COLUMN mirrored_entry_id INTEGER NOT NULL DEFAULT 0;
+        UPDATE thingspeak_channels SET mirrored_entry_id = last_entry_id;
+      `);
+    },
+  },
 ];

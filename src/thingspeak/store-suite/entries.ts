@@ -164,4 +164,31 @@ export function entryTests(ctx: SuiteContext): void {
     assert.deepEqual(await ctx.store.entries({ channelId: c.id, limit: 100 }), []);
     assert.equal((await append(ctx.store, entry(c.id, T0, { field1: '3' }), T0)).entryId, 1);
   });
+
+  it('keeps a mirror mark per channel: forward only, never past the last entry, reset by a clear', async () => {
+    const c = await ctx.store.createChannel(newChannel());
+    const d = await ctx.store.createChannel(newChannel());
+    for (let i = 0; i < 3; i++) await append(ctx.store, entry(c.id, T0 + i, { field1: `c${i}` }), T0);
+    for (let i = 0; i < 2; i++) await append(ctx.store, entry(d.id, T0 + i, { field1: `d${i}` }), T0);
+    // The suite's other channels have entries too: look at these two only.
+    const unmirrored = async () =>
+      (await ctx.store.unmirroredEntries(10_000))
+        .filter((e) => e.channelId === c.id || e.channelId === d.id)
+        .map((e) => `${e.channelId === c.id ? 'c' : 'd'}${e.entryId}:${e.fields.field1}`);
+    assert.deepEqual(await unmirrored(), ['c1:c0', 'c2:c1', 'c3:c2', 'd1:d0', 'd2:d1']);
+    await ctx.store.markMirrored(
+      new Map([
+        [c.id, 2],
+        [d.id, 9],
+      ]),
+    );
+    assert.deepEqual(await unmirrored(), ['c3:c2']);
+    await ctx.store.markMirrored(new Map([[c.id, 1]]));
+    await append(ctx.store, entry(d.id, T0 + 5, { field1: 'd5' }), T0);
+    assert.deepEqual(await unmirrored(), ['c3:c2', 'd3:d5']);
+    await ctx.store.clearEntries(c.id);
+    await append(ctx.store, entry(c.id, T0, { field1: 'again' }), T0);
+    assert.deepEqual(await unmirrored(), ['c1:again', 'd3:d5']);
+    assert.equal((await ctx.store.unmirroredEntries(1)).length, 1);
+  });
 }
