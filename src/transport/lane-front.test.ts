@@ -96,7 +96,7 @@ function echoLanes(): EchoLanes {
 }
 
 /** A node:http server as buildHttpApp makes it: the lanes asked first, then the router (here: one answer). */
-async function serve(lanes: FastLanes): Promise<{ server: Server; port: number }> {
+async function serve(lanes: FastLanes, keepAliveMs = 5000): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     if (lanes.take(req, res)) return;
     req.resume();
@@ -107,7 +107,7 @@ async function serve(lanes: FastLanes): Promise<{ server: Server; port: number }
     });
   });
   (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
-  server.keepAliveTimeout = 5000;
+  server.keepAliveTimeout = keepAliveMs;
   frontLanes(server, lanes);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -302,5 +302,21 @@ describe('the lane front when the server closes', () => {
     assert.deepEqual((await busy.next(1)).map(bodyOf), ['POST /lane/slow key=undefined body=2']);
     await busy.closed();
     await once(server, 'close');
+  });
+});
+
+describe('the lane front on an idle connection', () => {
+  it('closes it after the keep-alive timeout, as node:http does', async () => {
+    const { server, port } = await serve(echoLanes().lanes, 50);
+    try {
+      const c = new Client(port);
+      c.socket.write(post('/lane/one', '1'));
+      const [answer] = await c.next(1);
+      assert.match(answer, /\r\nKeep-Alive: timeout=0\r\n/);
+      await c.closed();
+    } finally {
+      server.close();
+      await once(server, 'close');
+    }
   });
 });
