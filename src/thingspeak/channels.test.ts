@@ -231,7 +231,15 @@ describe('Channels', () => {
   it('lets admins and operators manage, viewers read, and hides other tenants', async () => {
     const c = await channels.createChannel(actor('operator'), { name: 'Lab', tags: ['x'] });
     await assert.rejects(channels.createChannel(actor('viewer'), {}), { code: 'NOT_AUTHORIZED' });
-    assert.equal((await channels.getChannel(actor('viewer'), c.channel.id)).channel.name, 'Lab');
+    const seen = await channels.getChannel(actor('viewer'), c.channel.id);
+    assert.equal(seen.channel.name, 'Lab');
+    // A viewer reads with the read keys; the write key is for those who may write.
+    assert.deepEqual([seen.writeKey, seen.readKeys], ['', c.readKeys]);
+    assert.deepEqual(
+      (await channels.listChannels(actor('viewer'))).map((l) => [l.writeKey, l.readKeys]),
+      [['', c.readKeys]],
+    );
+    assert.equal((await channels.getChannel(actor('admin'), c.channel.id)).writeKey, c.writeKey);
     await assert.rejects(channels.updateChannel(actor('viewer'), c.channel.id, { name: 'n' }), {
       code: 'NOT_AUTHORIZED',
     });

@@ -284,7 +284,7 @@ export class Channels implements ChannelService, DeviceChannelSink {
       tenantId: actor.tenantId ?? undefined,
       tag: filter.tag,
     });
-    return Promise.all(channels.map((c) => this.withKeys(c)));
+    return Promise.all(channels.map((c) => this.withKeys(c, actor)));
   }
 
   listedChannels(filter: { tenantId?: string; tag?: string }, actor?: Actor): Promise<Channel[]> {
@@ -294,7 +294,7 @@ export class Channels implements ChannelService, DeviceChannelSink {
   }
 
   async getChannel(actor: Actor, id: number): Promise<ChannelWithKeys> {
-    return this.withKeys(await this.visible(actor, id));
+    return this.withKeys(await this.visible(actor, id), actor);
   }
 
   async updateChannel(actor: Actor, id: number, settings: ChannelSettings): Promise<ChannelWithKeys> {
@@ -415,11 +415,13 @@ export class Channels implements ChannelService, DeviceChannelSink {
     }
   }
 
-  private async withKeys(channel: Channel): Promise<ChannelWithKeys> {
+  /** The channel and its keys in clear; a viewer (who may read but not write) gets no write key. */
+  private async withKeys(channel: Channel, actor?: Actor): Promise<ChannelWithKeys> {
     const keys = await this.opts.store.listKeys(channel.id);
     let writeKey = '';
     const readKeys: string[] = [];
     for (const k of keys) {
+      if (k.kind === 'write' && actor?.role === 'viewer') continue;
       const clear = openChannelKey(this.opts.secretKey, k);
       if (clear === undefined) continue;
       if (k.kind === 'write') writeKey = clear;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { openThingSpeakHarness, T0, type ThingSpeakHarness } from './test-harness.js';
+import { SYSTEM_ACTOR } from '../../registry/service.js';
 
 const form = (o: Record<string, string>) => ({
   method: 'POST',
@@ -365,6 +366,29 @@ describe('ThingSpeak HTTP API', () => {
     const deleted = await h.fetch(`/channels/${c.id}.json?api_key=${h.userKey}`, { method: 'DELETE' });
     assert.equal(((await deleted.json()) as { id: number }).id, c.id);
     assert.equal((await h.fetch(`/channels/${c.id}.json?api_key=${h.userKey}`)).status, 404);
+  });
+
+  it("a viewer's user key shows a channel's read keys, never its write key", async () => {
+    const viewer = await h.registry.createUser(SYSTEM_ACTOR, {
+      username: 'acme-viewer',
+      password: 'pw-acme-viewer-0123',
+      role: 'viewer',
+      tenantId: 'acme',
+    });
+    const { token } = await h.registry.createApiToken(
+      { type: 'user', id: viewer.id, name: viewer.username, tenantId: 'acme', role: 'viewer' },
+      { name: 'viewer' },
+    );
+    const keysOf = (c: { api_keys: { api_key: string; write_flag: boolean }[] }) =>
+      c.api_keys.map((k) => [k.api_key, k.write_flag]);
+    const shown = (await (await h.fetch(`/channels/${h.ch.channel.id}.json?api_key=${token}`)).json()) as {
+      api_keys: { api_key: string; write_flag: boolean }[];
+    };
+    assert.deepEqual(keysOf(shown), [[h.ch.readKeys[0], false]]);
+    const listed = (await (await h.fetch(`/channels.json?api_key=${token}`)).json()) as {
+      api_keys: { api_key: string; write_flag: boolean }[];
+    }[];
+    assert.ok(listed.length > 0 && listed.every((c) => c.api_keys.every((k) => !k.write_flag)));
   });
 
   it('management without a valid user key: 401 in JSON and XML', async () => {

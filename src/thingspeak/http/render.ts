@@ -91,7 +91,8 @@ export function managedChannel({ channel, writeKey, readKeys }: ChannelWithKeys)
   for (const k of FIELD_KEYS) if (channel.fields[k] !== null) o[k] = channel.fields[k];
   o.tags = channel.tags.map((name, i) => ({ id: i + 1, name }));
   o.api_keys = [
-    { api_key: writeKey, write_flag: true },
+    // None for a viewer: a viewer may read the channel, not write to it.
+    ...(writeKey === '' ? [] : [{ api_key: writeKey, write_flag: true }]),
     ...readKeys.map((api_key) => ({ api_key, write_flag: false })),
   ];
   return o;
