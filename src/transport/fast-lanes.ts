@@ -2,9 +2,9 @@
  * Fast lanes: hot routes that need none of Fastify's pipeline (hooks, parsers,
  * a logger per request). A lane looks at a request's head and, if the request
  * is its own, returns a handler that turns the body into a whole answer. Two
- * drivers carry lanes: node:http's request handler (`FastLanes.take`, used on
- * HTTPS and on connections node:http serves) and the lane front on plain HTTP
- * (lane-front.ts), which reads lane requests straight off the socket.
+ * drivers carry lanes: node:http's request handler (`FastLanes.take`, on the
+ * connections node:http serves) and the lane front (lane-front.ts), which
+ * reads lane requests straight off the socket.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 

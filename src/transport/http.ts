@@ -64,6 +64,7 @@ export function buildHttpApp(opts: HttpAppOptions): HttpApp {
           createHttpsServer(serverTlsOptions(tls.config, tls.material), handler),
         );
         server.on('tlsClientError', (err) => opts.logger.debug({ err }, 'TLS handshake failed'));
+        frontLanes(server, lanes);
         return server;
       }
       // What Fastify sets on an HTTP server it makes itself.

@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { FastLanes, type LaneAnswer } from './fast-lanes.js';
 import { frontLanes, parseLaneHead } from './lane-front.js';
+import { createCertificateAuthority, issueCertificate } from './pki.js';
 
 describe('parseLaneHead', () => {
   const head = (...lines: string[]) => ['POST /lane?a=1 HTTP/1.1', 'Host: x', ...lines].join('\r\n');
@@ -314,6 +318,48 @@ describe('the lane front on an idle connection', () => {
       const [answer] = await c.next(1);
       assert.match(answer, /\r\nKeep-Alive: timeout=0\r\n/);
       await c.closed();
+    } finally {
+      server.close();
+      await once(server, 'close');
+    }
+  });
+});
+
+describe('the lane front over TLS', () => {
+  it('serves lane requests after the handshake and passes the connection to node:http as on plain HTTP', async () => {
+    const ca = await createCertificateAuthority({ commonName: 'test CA', days: 1 });
+    const leaf = await issueCertificate(ca, {
+      commonName: 'localhost',
+      sans: ['127.0.0.1'],
+      usage: 'server',
+      days: 1,
+    });
+    const echo = echoLanes();
+    // node:http here serves no lane: a lane's answer can only have come from the front.
+    const server = createHttpsServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
+      req.resume();
+      req.on('end', () => res.end(`node ${req.method} ${req.url}`));
+    });
+    frontLanes(server, echo.lanes);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const socket = tlsConnect({
+        port: (server.address() as AddressInfo).port,
+        host: '127.0.0.1',
+        ca: ca.certPem,
+      });
+      await once(socket, 'secureConnect');
+      let text = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (d: string) => (text += d));
+      socket.end(post('/lane/tls', 'a') + 'GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      await once(socket, 'end');
+      const bodies = text
+        .split(/HTTP\/1\.1 200 OK\r\n/)
+        .slice(1)
+        .map(bodyOf);
+      assert.deepEqual(bodies, ['POST /lane/tls key=undefined body=a', 'node GET /other']);
     } finally {
       server.close();
       await once(server, 'close');

@@ -1,12 +1,13 @@
 /**
- * The fast lanes' own HTTP/1.1 front on plain-HTTP listeners.
+ * The fast lanes' own HTTP/1.1 front on the HTTP and HTTPS listeners.
  *
  * Why by hand: node:http costs about 27 µs of one core per request on this
  * project's reference machine (36,000 empty answers/s), more than half of the
  * `/update` budget (20,000 requests/s); most of it is the IncomingMessage and
  * ServerResponse streams, not the parsing. Devices that send nothing but lane
  * requests (a ThingSpeak client on keep-alive) get them read here straight off
- * the socket instead, at about a third of the cost.
+ * the socket instead, at half the cost or less (a bare socket server with
+ * this framing answered 61,000 requests/s, the load generator then the limit).
  *
  * Only a strict subset of HTTP/1.1 stays here: a request line
  * `GET|POST <target> HTTP/1.1`, well-formed unique headers with a Host, a plain
@@ -18,6 +19,7 @@
  * judges it exactly as if it had had the connection from the start.
  */
 import { STATUS_CODES, type IncomingHttpHeaders, type Server } from 'node:http';
+import { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { FastLanes, LaneAnswer, LaneHandler } from './fast-lanes.js';
 
@@ -116,7 +118,7 @@ class LaneConnection {
   constructor(
     private readonly socket: Socket,
     private readonly lanes: FastLanes,
-    private readonly server: Server,
+    private readonly server: Server | HttpsServer,
     private readonly toNodeHttp: (socket: Socket) => void,
   ) {
     socket.setNoDelay(true);
@@ -249,18 +251,21 @@ class LaneConnection {
 }
 
 /**
- * Puts the lane front before node:http on a plain-HTTP server: every new
- * connection starts on the front and passes to node:http at its first request
- * that no lane takes in the front's subset of HTTP/1.1.
+ * Puts the lane front before node:http on an HTTP or HTTPS server: every new
+ * connection (for HTTPS, once its TLS handshake is done) starts on the front
+ * and passes to node:http at its first request that no lane takes in the
+ * front's subset of HTTP/1.1.
  */
-export function frontLanes(server: Server, lanes: FastLanes): void {
-  const nodeListeners = server.listeners('connection') as ((socket: Socket) => void)[];
+export function frontLanes(server: Server | HttpsServer, lanes: FastLanes): void {
+  // node:http serves a plain connection on 'connection', a TLS one on 'secureConnection'.
+  const event = server instanceof HttpsServer ? 'secureConnection' : 'connection';
+  const nodeListeners = server.listeners(event) as ((socket: Socket) => void)[];
   if (nodeListeners.length !== 1)
     throw new Error('the lane front must come before any other connection listener');
   const [nodeHttp] = nodeListeners;
-  server.removeListener('connection', nodeHttp);
+  server.removeListener(event, nodeHttp);
   const onFront = new Set<LaneConnection>();
-  server.on('connection', (socket: Socket) => {
+  server.on(event, (socket: Socket) => {
     const connection = new LaneConnection(socket, lanes, server, (s) => {
       onFront.delete(connection);
       nodeHttp.call(server, s);
