@@ -80,7 +80,7 @@ export class Channels implements ChannelService, DeviceChannelSink {
    */
   async close(): Promise<void> {
     await this.groups.drain();
-    await this.mirror.flush();
+    await this.mirror.close();
   }
 
   /** Resolves once the telemetry mirror of every entry stored so far is written. */

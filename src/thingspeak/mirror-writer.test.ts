@@ -89,18 +89,38 @@ describe('MirrorWriter', () => {
     );
   });
 
-  it('logs a failed batch and keeps its channels’ marks put; other channels move on', async () => {
+  it('logs a failed batch and writes it again, first, before any mark moves', async () => {
+    const h = harness({ delayMs: 10, failFirst: true });
+    const marked = h.nextMark();
+    h.writer.add(1, 1, [point('a', 1)]);
+    h.writer.add(2, 5, [point('b', 1)]);
+    await marked;
+    assert.ok(
+      h.lines.some(
+        (l) => l.msg === 'could not mirror channel updates into telemetry; trying again' && l.points === 2,
+      ),
+    );
+    assert.deepEqual(
+      h.batches.map((b) => b.map((p) => `${p.seriesId}${p.ts}`)),
+      [
+        ['a1', 'b1'],
+        ['a1', 'b1'],
+      ],
+    );
+    assert.deepEqual(h.marks, [
+      new Map([
+        [1, 1],
+        [2, 5],
+      ]),
+    ]);
+  });
+
+  it('close() stops at a failure and moves no mark (the next start recovers the rest)', async () => {
     const h = harness({ delayMs: 60_000, failFirst: true });
     h.writer.add(1, 1, [point('a', 1)]);
-    await h.writer.flush();
-    assert.equal(h.marks.length, 0);
-    assert.ok(
-      h.lines.some((l) => l.msg === 'could not mirror channel updates into telemetry' && l.points === 1),
-    );
-    h.writer.add(1, 2, [point('a', 2)]);
-    h.writer.add(2, 5, [point('b', 1)]);
-    await h.writer.flush();
-    assert.deepEqual(h.marks, [new Map([[2, 5]])]);
+    await h.writer.close();
+    assert.equal(h.batches.length, 1);
+    assert.deepEqual(h.marks, []);
   });
 
   it('makes updates wait while too many points wait, until the batch holding them is written', async () => {

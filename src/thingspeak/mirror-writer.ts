@@ -14,9 +14,12 @@
  * device's channel may have come from that device's telemetry).
  *
  * Batches are written one at a time, in order. A batch that fails is logged
- * and its channels' marks stay where they were until the next start, whose
- * recovery writes them. Past `maxPendingPoints` waiting points, `room()`
- * makes the updates wait for the writer (back-pressure, not a growing queue).
+ * and written again, first, after a pause that doubles up to 10 s; no mark
+ * moves meanwhile. Past `maxPendingPoints` waiting points, `room()` makes the
+ * updates wait for the writer (back-pressure, not a growing queue), so a
+ * telemetry store that stays down stops the updates instead of the memory
+ * growing. `flush()` (shutdown) stops at a failure: the next start's recovery
+ * writes what is left.
  */
 import type { Logger } from '../core/logger.js';
 import type { DataPoint } from '../telemetry/model.js';
@@ -53,8 +56,9 @@ export class MirrorWriter {
   private timer: NodeJS.Timeout | undefined;
   /** The batch being written, if any. */
   private writing: Promise<void> | undefined;
-  /** Channels whose mark must stay put: one of their batches failed. */
-  private readonly stuck = new Set<number>();
+  /** Failed writes in a row: the next retry waits 100 ms × 2^(n-1), at most 10 s. */
+  private failures = 0;
+  private closed = false;
   private roomWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: MirrorWriterOptions) {
@@ -82,8 +86,18 @@ export class MirrorWriter {
   async flush(): Promise<void> {
     while (this.writing || this.queue.length > 0) {
       if (!this.writing) this.writeNext();
+      const failuresBefore = this.failures;
       await this.writing;
+      if (this.failures > failuresBefore) return;
     }
+  }
+
+  /** Writes what waits (flush), then stops: no retry is left pending (shutdown). */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   /**
@@ -118,6 +132,7 @@ export class MirrorWriter {
   }
 
   private writeSoon(ms: number): void {
+    if (this.closed) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.writeNext(), ms);
   }
@@ -134,25 +149,30 @@ export class MirrorWriter {
       this.writing = undefined;
       this.wakeRoomWaiters();
       if (this.queue.length === 0) return;
-      if (this.pendingPoints >= this.batchPoints) this.writeSoon(0);
+      if (this.failures > 0) this.writeSoon(Math.min(10_000, 100 * 2 ** (this.failures - 1)));
+      else if (this.pendingPoints >= this.batchPoints) this.writeSoon(0);
       else this.writeSoon(this.delayMs);
     });
   }
 
-  private async writeBatch(batch: readonly Mirrored[], points: DataPoint[]): Promise<void> {
+  private async writeBatch(batch: Mirrored[], points: DataPoint[]): Promise<void> {
     try {
       if (points.length > 0) await this.opts.writePoints(points);
     } catch (err) {
-      for (const m of batch) this.stuck.add(m.channelId);
-      // The entries are stored (ThingSpeak's API reads them); the next start mirrors them.
+      this.failures++;
+      // Back to the front of the queue: the entries are stored (ThingSpeak's API reads them), and
+      // their mirror is written once the telemetry store takes it again.
+      this.queue = [...batch, ...this.queue];
+      this.pendingPoints += points.length;
       this.opts.logger.error(
-        { err, points: points.length },
-        'could not mirror channel updates into telemetry',
+        { err, points: points.length, failures: this.failures },
+        'could not mirror channel updates into telemetry; trying again',
       );
       return;
     }
+    this.failures = 0;
     const marks = new Map<number, number>();
-    for (const m of batch) if (!this.stuck.has(m.channelId)) marks.set(m.channelId, m.entryId);
+    for (const m of batch) marks.set(m.channelId, m.entryId);
     if (marks.size === 0) return;
     try {
       await this.opts.store.markMirrored(marks);
