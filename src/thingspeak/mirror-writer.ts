@@ -109,26 +109,49 @@ export class MirrorWriter {
     for (;;) {
       const entries = await this.opts.store.unmirroredEntries(chunk);
       if (entries.length === 0) return written;
-      const missing: DataPoint[] = [];
+      const candidates: DataPoint[] = [];
       const marks = new Map<number, number>();
       for (const entry of entries) {
-        for (const p of await mirrorPoints(entry)) if (!(await this.stored(p))) missing.push(p);
+        candidates.push(...(await mirrorPoints(entry)));
         marks.set(entry.channelId, entry.entryId);
       }
+      const missing = await this.missing(candidates);
       if (missing.length > 0) await this.opts.writePoints(missing);
       await this.opts.store.markMirrored(marks);
       written += missing.length;
     }
   }
 
-  private async stored(p: DataPoint): Promise<boolean> {
-    const { points } = await this.opts.telemetry.query({
-      seriesId: p.seriesId,
-      keys: [p.key],
-      from: p.ts,
-      to: p.ts + 1,
-    });
-    return points.length > 0;
+  /** The points the telemetry store does not have: one range read per series key, not one per point. */
+  private async missing(points: readonly DataPoint[]): Promise<DataPoint[]> {
+    const byKey = new Map<string, DataPoint[]>();
+    for (const p of points) {
+      const id = `${p.seriesId}\u0000${p.key}`;
+      const list = byKey.get(id);
+      if (list) list.push(p);
+      else byKey.set(id, [p]);
+    }
+    const out: DataPoint[] = [];
+    for (const list of byKey.values()) {
+      const { seriesId, key } = list[0];
+      const times = list.map((p) => p.ts);
+      const stored = new Set<number>();
+      let cursor: string | undefined;
+      do {
+        const page = await this.opts.telemetry.query({
+          seriesId,
+          keys: [key],
+          from: Math.min(...times),
+          to: Math.max(...times) + 1,
+          limit: 100_000,
+          cursor,
+        });
+        for (const p of page.points) stored.add(p.ts);
+        cursor = page.next;
+      } while (cursor);
+      for (const p of list) if (!stored.has(p.ts)) out.push(p);
+    }
+    return out;
   }
 
   private writeSoon(ms: number): void {
