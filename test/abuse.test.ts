@@ -171,6 +171,34 @@ describe('connection caps and publish quotas', () => {
     assert.equal(entries[0].actor, 'cap-1');
   });
 
+  it('holds the device cap when CONNECTs arrive together: exactly as many as the cap get in', async () => {
+    const registry = platform.app.registry;
+    await registry.createProfile(admin, { id: 'pair', name: 'pair', limits: { maxConnections: 2 } });
+    const device = await registry.createDevice(admin, { id: 'cap-race', profileId: 'pair' });
+    // A password: its check (scrypt) runs on the thread pool, so the CONNECTs' checks overlap.
+    const { secret } = await registry.issueCredential(admin, device.id, {
+      kind: 'password',
+      username: 'cap-race',
+    });
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        connectClient(platform.mqttUrl, {
+          protocolVersion: 5,
+          username: 'cap-race',
+          password: secret,
+          clientId: `race-${i}`,
+        }).then(
+          (client) => {
+            clients.push(client);
+            return 'connected';
+          },
+          () => 'refused',
+        ),
+      ),
+    );
+    assert.equal(outcomes.filter((o) => o === 'connected').length, 2, outcomes.join(' '));
+  });
+
   it('caps connections per tenant', async () => {
     const registry = platform.app.registry;
     await registry.createTenant(SYSTEM_ACTOR, { id: 'tiny', name: 'Tiny', maxConnections: 1 });
