@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import type { BrokerOptions } from '../src/broker/options.js';
+import type { Authenticator } from '../src/broker/auth.js';
+import { ConfigUsersAuthenticator } from '../src/devices/config-users.js';
 import { startTestBroker } from './helpers/broker-harness.js';
 import { RawClient } from './helpers/raw-client.js';
 
@@ -55,6 +57,48 @@ describe('limits that protect the process', () => {
       await second.closed;
       await assertRoundTrip(port, 'limits/after-connections');
     });
+  });
+
+  it('holds maxConnections when CONNECTs arrive together and authentication takes a while', async () => {
+    // Every authentication waits until each of the 8 CONNECTs has been either refused or handed to
+    // the authenticator: the checks of all of them come before any connection is counted.
+    const anyone = new ConfigUsersAuthenticator([]);
+    const waiting: (() => void)[] = [];
+    let refused = 0;
+    const releaseWhenAllIn = () => {
+      if (waiting.length + refused === 8) waiting.splice(0).forEach((go) => go());
+    };
+    const gated: Authenticator = {
+      authenticate: async (attempt) => {
+        await new Promise<void>((go) => {
+          waiting.push(go);
+          releaseWhenAllIn();
+        });
+        return anyone.authenticate(attempt);
+      },
+    };
+    const tb = await startTestBroker({ options: { maxConnections: 2 }, authenticator: gated });
+    try {
+      const codes = await Promise.all(
+        Array.from({ length: 8 }, async (_, i) => {
+          const c = await RawClient.connect(tb.port, { protocolVersion: 5 });
+          c.send({ cmd: 'connect', clientId: `c${i}`, protocolVersion: 5, clean: true, keepalive: 0 });
+          const { reasonCode } = await c.next('connack');
+          if (reasonCode !== 0) {
+            refused++;
+            releaseWhenAllIn();
+          }
+          return reasonCode;
+        }),
+      );
+      assert.deepEqual(
+        [codes.filter((c) => c === 0).length, codes.filter((c) => c === 0x89).length],
+        [2, 6],
+        codes.join(' '),
+      );
+    } finally {
+      await tb.close();
+    }
   });
 
   for (const policy of ['drop-new', 'drop-oldest'] as const) {

@@ -127,6 +127,13 @@ export class Broker {
     return this.stats.clientsConnected;
   }
 
+  /**
+   * CONNECTs past the maxConnections check whose authentication has not
+   * settled: they count towards the cap (connect-flow.ts), or CONNECTs
+   * arriving together would all pass it before any was connected.
+   */
+  authenticating = 0;
+
   // ---------------------------------------------------------------- sessions
 
   /** Binds a connection to its session, taking over a live one; returns whether an old session continues. */

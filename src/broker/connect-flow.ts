@@ -67,12 +67,6 @@ export function acceptConnect(conn: MqttConnection, packet: mqtt.IConnectPacket)
     conn.refuseConnect(RC.CLIENT_IDENTIFIER_NOT_VALID, 'client id is not valid UTF-8');
     return;
   }
-  if (broker.connectedCount() >= options.maxConnections) {
-    conn.log.warn(conn.logContext(), 'maximum connections reached; refusing');
-    conn.refuseConnect(RC.SERVER_BUSY, 'maximum connections reached');
-    return;
-  }
-
   const requestedExpiry = v5 ? (props.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER_EXPIRES;
   const expiry = Math.min(requestedExpiry, options.maxSessionExpiry);
 
@@ -185,6 +179,13 @@ export function acceptConnect(conn: MqttConnection, packet: mqtt.IConnectPacket)
     }
   };
 
+  if (broker.connectedCount() + broker.authenticating >= options.maxConnections) {
+    conn.log.warn(conn.logContext(), 'maximum connections reached; refusing');
+    conn.refuseConnect(RC.SERVER_BUSY, 'maximum connections reached');
+    return;
+  }
+  // Counted from here until the authentication settles, whatever its outcome (see Broker.authenticating).
+  broker.authenticating++;
   const known = conn.info.identity;
   const authenticated: Promise<AuthResult> = known
     ? Promise.resolve({ ok: true, identity: known })
@@ -197,8 +198,15 @@ export function acceptConnect(conn: MqttConnection, packet: mqtt.IConnectPacket)
         allowAnonymous: conn.info.allowAnonymous,
         peerCertificate: conn.info.peerCertificate,
       });
-  authenticated.then(onResult, (err: unknown) => {
-    conn.log.error({ ...conn.logContext(), err }, 'authenticator failed');
-    if (conn.state === 'authenticating') conn.refuseConnect(RC.UNSPECIFIED_ERROR, 'authentication failed');
-  });
+  authenticated.then(
+    (result) => {
+      broker.authenticating--;
+      onResult(result);
+    },
+    (err: unknown) => {
+      broker.authenticating--;
+      conn.log.error({ ...conn.logContext(), err }, 'authenticator failed');
+      if (conn.state === 'authenticating') conn.refuseConnect(RC.UNSPECIFIED_ERROR, 'authentication failed');
+    },
+  );
 }
