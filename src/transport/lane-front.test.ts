@@ -288,6 +288,45 @@ describe('the lane front', () => {
   });
 });
 
+describe('the lane front with many requests pipelined', () => {
+  it('reads at most 32 ahead of their answers, and the rest once those are written', async () => {
+    const lanes = new FastLanes();
+    const started: string[] = [];
+    let releases: (() => void)[] = [];
+    let onStart: (() => void) | undefined;
+    lanes.add((_method, url) => async (): Promise<LaneAnswer> => {
+      started.push(url);
+      onStart?.();
+      await new Promise<void>((r) => releases.push(r));
+      return { status: 200, headers: ['Content-Length', String(url.length)], body: url };
+    });
+    const until = async (n: number) => {
+      while (started.length < n) await new Promise<void>((r) => (onStart = r));
+    };
+    const { server, port } = await serve(lanes);
+    const c = new Client(port);
+    try {
+      c.socket.write(Array.from({ length: 40 }, (_, i) => post(`/r${i}`, '')).join(''));
+      await until(32);
+      // The other 8 are in the same packets; none was started alongside the first 32.
+      assert.equal(started.length, 32);
+      const answers = c.next(40);
+      releases.splice(0).forEach((go) => go());
+      await until(40);
+      releases.splice(0).forEach((go) => go());
+      assert.deepEqual(
+        (await answers).map(bodyOf),
+        Array.from({ length: 40 }, (_, i) => `/r${i}`),
+      );
+    } finally {
+      releases.splice(0).forEach((go) => go());
+      c.socket.destroy();
+      server.close();
+      await once(server, 'close');
+    }
+  });
+});
+
 describe('the lane front when the server closes', () => {
   it('closes idle connections at once and busy ones after their answers', async () => {
     const echo = echoLanes();

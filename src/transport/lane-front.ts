@@ -28,6 +28,7 @@ const MAX_HEAD = 16 * 1024;
 /** Requests read ahead of their answers on one connection before reading pauses. */
 const MAX_PIPELINED = 32;
 const CRLF2 = Buffer.from('\r\n\r\n');
+const EMPTY = Buffer.alloc(0);
 const REQUEST_LINE = /^(GET|POST) (\/[!-~]*) HTTP\/1\.1$/;
 const HEADER = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([ -~\t]*?)[ \t]*$/;
 
@@ -133,7 +134,8 @@ class LaneConnection {
     const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = undefined;
     let at = 0;
-    while (at < buf.length) {
+    // Past MAX_PIPELINED owed answers, the rest waits (unparsed) until they are written.
+    while (at < buf.length && this.owed.length < MAX_PIPELINED) {
       const end = buf.indexOf(CRLF2, at);
       const headEnd = end < 0 ? buf.length : end;
       if (headEnd - at > MAX_HEAD) return this.handOver(buf.subarray(at));
@@ -151,15 +153,17 @@ class LaneConnection {
         return;
       }
     }
-    if (at < buf.length) {
-      // Kept beyond this call: copied, so the (possibly much larger) chunk can go.
-      this.pending = Buffer.from(buf.subarray(at));
+    // Kept beyond this call: copied, so the (possibly much larger) chunk can go.
+    if (at < buf.length) this.pending = Buffer.from(buf.subarray(at));
+    if (this.owed.length >= MAX_PIPELINED) {
+      this.socket.pause();
+      this.socket.setTimeout(0); // the client is waiting for us, not we for it
+    } else if (this.pending) {
       // A request under way must come in whole within node:http's headers timeout.
       this.socket.setTimeout(this.server.headersTimeout);
     } else if (this.owed.length > 0) {
       this.socket.setTimeout(0); // answers are owed: the keep-alive timeout starts after them
     }
-    if (this.owed.length >= MAX_PIPELINED) this.socket.pause();
   }
 
   private serve(handler: LaneHandler, body: Buffer, close: boolean): void {
@@ -190,8 +194,10 @@ class LaneConnection {
     if (close || this.closeAfterOwed) this.socket.end();
     else if (this.handOverFrom) this.passToNodeHttp(this.handOverFrom);
     else {
-      if (this.pending === undefined) this.idle();
       if (this.socket.isPaused()) this.socket.resume();
+      // Requests read ahead past the cap (or a part of one) go on from where they stopped.
+      if (this.pending) this.read(EMPTY);
+      else this.idle();
     }
   }
 
