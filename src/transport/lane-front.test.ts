@@ -292,7 +292,7 @@ describe('the lane front with many requests pipelined', () => {
   it('reads at most 32 ahead of their answers, and the rest once those are written', async () => {
     const lanes = new FastLanes();
     const started: string[] = [];
-    let releases: (() => void)[] = [];
+    const releases: (() => void)[] = [];
     let onStart: (() => void) | undefined;
     lanes.add((_method, url) => async (): Promise<LaneAnswer> => {
       started.push(url);
