@@ -364,6 +364,27 @@ describe('the lane front on an idle connection', () => {
   });
 });
 
+describe('the lane front and a request that never ends', () => {
+  it('closes the connection once the headers timeout has passed, even while bytes keep trickling in', async () => {
+    const { server, port } = await serve(echoLanes().lanes);
+    server.headersTimeout = 100;
+    try {
+      const c = new Client(port);
+      c.socket.on('error', () => undefined); // a write may meet the closed connection
+      const head = 'POST /lane HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'z'.repeat(400);
+      // One byte every 10 ms, for at most 4 s: far longer than the timeout.
+      for (let i = 0; i < 400 && !c.socket.destroyed && !c.ended; i++) {
+        c.socket.write(head[i]);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(c.ended || c.socket.destroyed, 'the server closed the trickling connection');
+    } finally {
+      server.close();
+      await once(server, 'close');
+    }
+  });
+});
+
 describe('the lane front over TLS', () => {
   it('serves lane requests after the handshake and passes the connection to node:http as on plain HTTP', async () => {
     const ca = await createCertificateAuthority({ commonName: 'test CA', days: 1 });

@@ -102,6 +102,8 @@ interface Owed {
 /** One connection while the front serves it. */
 class LaneConnection {
   private pending: Buffer | undefined;
+  /** When the request now in `pending` began: it must be whole within the headers timeout. */
+  private pendingSince = 0;
   /** Answers in request order; written from the front as they are ready. */
   private readonly owed: Owed[] = [];
   /** Set once a request outside the subset came: the bytes from its first one on. */
@@ -131,7 +133,14 @@ class LaneConnection {
   }
 
   private read(chunk: Buffer): void {
+    // As node:http's headersTimeout: counted from the request's first byte, so a client that sends
+    // a byte now and then cannot hold the connection open with a request it never finishes.
+    if (this.pending && performance.now() - this.pendingSince > this.server.headersTimeout) {
+      this.socket.destroy();
+      return;
+    }
     const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    const started = this.pending ? this.pendingSince : performance.now();
     this.pending = undefined;
     let at = 0;
     // Past MAX_PIPELINED owed answers, the rest waits (unparsed) until they are written.
@@ -154,7 +163,11 @@ class LaneConnection {
       }
     }
     // Kept beyond this call: copied, so the (possibly much larger) chunk can go.
-    if (at < buf.length) this.pending = Buffer.from(buf.subarray(at));
+    if (at < buf.length) {
+      this.pending = Buffer.from(buf.subarray(at));
+      // The same request still under way keeps its start; a new one starts now.
+      this.pendingSince = at === 0 ? started : performance.now();
+    }
     if (this.owed.length >= MAX_PIPELINED) {
       this.socket.pause();
       this.socket.setTimeout(0); // the client is waiting for us, not we for it
