@@ -98,9 +98,7 @@ export class Channels implements ChannelService, DeviceChannelSink {
       if (!channels.has(entry.channelId))
         channels.set(entry.channelId, await this.opts.store.getChannel(entry.channelId));
       const channel = channels.get(entry.channelId);
-      const points: DataPoint[] = [];
-      if (channel) mirrorPoints(channel, entry, points);
-      return points;
+      return channel ? mirrorPoints(channel, entry) : [];
     });
     if (written > 0)
       this.opts.logger.info({ points: written }, 'mirrored channel entries a crash had left unmirrored');
@@ -391,9 +389,7 @@ export class Channels implements ChannelService, DeviceChannelSink {
   }
 
   private addMirror(channel: Channel, entry: ChannelEntry): void {
-    const points: DataPoint[] = [];
-    mirrorPoints(channel, entry, points);
-    this.mirror.add(channel.id, entry.entryId, points);
+    this.mirror.add(channel.id, entry.entryId, mirrorPoints(channel, entry));
   }
 
   /** Puts the channel under its device (or nowhere) in the bindings. */
@@ -486,7 +482,8 @@ interface GroupItem extends GroupAppend {
 }
 
 /** Numeric strings become numbers; the field's name is the key when the channel is a device's. */
-function mirrorPoints(channel: Channel, e: ChannelEntry, into: DataPoint[]): void {
+function mirrorPoints(channel: Channel, e: ChannelEntry): DataPoint[] {
+  const into: DataPoint[] = [];
   const { tenantId } = channel;
   const seriesId = channelSeries(channel);
   const ts = e.createdAt;
@@ -499,6 +496,7 @@ function mirrorPoints(channel: Channel, e: ChannelEntry, into: DataPoint[]): voi
     into.push({ tenantId, seriesId, key, ts, value: Number.isFinite(num) ? num : v });
   }
   if (e.status !== null) into.push({ tenantId, seriesId, key: 'status', ts, value: e.status });
+  return into;
 }
 
 function cleanTags(tags: string[] | undefined): string[] {

@@ -82,7 +82,7 @@ export class MirrorWriter {
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
-  /** Writes everything queued now, without waiting for more; resolves once all is written. */
+  /** Writes everything queued now, without waiting for more; resolves once all is written, or at a failed write. */
   async flush(): Promise<void> {
     while (this.writing || this.queue.length > 0) {
       if (!this.writing) this.writeNext();

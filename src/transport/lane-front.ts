@@ -84,7 +84,7 @@ function httpDate(): string {
 }
 
 /** An answer as node:http writes it for the same writeHead/end, so both drivers send the same bytes. */
-export function answerBytes(a: LaneAnswer, keepAliveSeconds: number, close: boolean): string {
+function answerBytes(a: LaneAnswer, keepAliveSeconds: number, close: boolean): string {
   let text = `HTTP/1.1 ${a.status} ${STATUS_CODES[a.status] ?? 'unknown'}\r\n`;
   for (let i = 0; i < a.headers.length; i += 2) text += `${a.headers[i]}: ${a.headers[i + 1]}\r\n`;
   text += `Date: ${httpDate()}\r\n`;
