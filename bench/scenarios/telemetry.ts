@@ -173,7 +173,10 @@ async function countStoredPoints(ctx: ScenarioContext): Promise<StoreCount> {
   if (!existsSync(file)) return { count: null, why: `${file} missing` };
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const row = db.prepare('SELECT count(*) AS n FROM points').get() as { n: number };
+    // A point is either recent or folded (src/telemetry/sqlite/telemetry-store.ts).
+    const row = db
+      .prepare('SELECT (SELECT count(*) FROM points) + (SELECT count(*) FROM recent_points) AS n')
+      .get() as { n: number };
     return { count: row.n };
   } catch (err) {
     return { count: null, why: (err as Error).message };

@@ -103,4 +103,22 @@ export const TELEMETRY_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: 'telemetry: recent points wait in a small table and move into points in large sorted folds',
+    up(db) {
+      // The points table's shape, kept small: a write touches a few of its pages rather than one page
+      // of points and of each rollup per series key (telemetry-store.ts, "Recent points").
+      db.exec(`
+        CREATE TABLE recent_points (
+          sk         INTEGER NOT NULL,
+          ts         INTEGER NOT NULL,
+          value_type INTEGER NOT NULL,
+          value_num  REAL,
+          value_text TEXT,
+          PRIMARY KEY (sk, ts)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];

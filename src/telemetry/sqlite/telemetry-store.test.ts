@@ -5,16 +5,52 @@ import Database from 'better-sqlite3';
 import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { schemaVersion } from '../../store/sqlite/migrations.js';
 import { describeTelemetryStoreConformance } from '../store.suite.js';
+import { allPages, HOUR, MINUTE, T0 } from '../store-suite/fixtures.js';
+import type { DataPoint } from '../model.js';
 import { TELEMETRY_MIGRATIONS } from './migrations.js';
 import { SqliteTelemetryStore } from './telemetry-store.js';
 
 const tempDbPath = () => join(tempDir('halyard-telemetry-'), 'data', 'telemetry.db');
 
+// Three runs of the suite, for the two tables a point may be in (telemetry-store.ts, "Recent points").
+// As configured by default: at these sizes every point stays recent.
 describeTelemetryStoreConformance('sqlite', () => {
   const path = tempDbPath();
   return Promise.resolve({
     store: SqliteTelemetryStore.open(path, { synchronous: 'normal' }),
     reopen: () => Promise.resolve(SqliteTelemetryStore.open(path)),
+  });
+});
+
+// Every write folded before it resolves: every point in points and the rollups.
+describeTelemetryStoreConformance('sqlite, folded after each write', () => {
+  const path = tempDbPath();
+  const foldingWrites = (store: SqliteTelemetryStore) =>
+    new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'write') {
+          return async (points: DataPoint[]) => {
+            await target.write(points);
+            await target.foldRecent();
+          };
+        }
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  return Promise.resolve({
+    store: foldingWrites(SqliteTelemetryStore.open(path, { synchronous: 'normal' })),
+    reopen: () => Promise.resolve(foldingWrites(SqliteTelemetryStore.open(path))),
+  });
+});
+
+// Folds starting after every write and moving two points a step, between the suite's reads.
+describeTelemetryStoreConformance('sqlite, folding in small steps', () => {
+  const path = tempDbPath();
+  const opts = { synchronous: 'normal', foldAtPoints: 1, foldStepPoints: 2 } as const;
+  return Promise.resolve({
+    store: SqliteTelemetryStore.open(path, opts),
+    reopen: () => Promise.resolve(SqliteTelemetryStore.open(path, opts)),
   });
 });
 
@@ -67,7 +103,7 @@ describe('SqliteTelemetryStore', () => {
     // Back to version 2: its points table, and rows written as version 2 wrote them.
     const db = new Database(path);
     db.exec(`
-      DROP TABLE points; DROP TABLE series_keys;
+      DROP TABLE points; DROP TABLE series_keys; DROP TABLE recent_points;
       CREATE TABLE points (series_id TEXT NOT NULL, key TEXT NOT NULL, ts INTEGER NOT NULL,
         value_type INTEGER NOT NULL, value_num REAL, value_text TEXT,
         PRIMARY KEY (series_id, key, ts)) WITHOUT ROWID;
@@ -114,5 +150,127 @@ describe('SqliteTelemetryStore', () => {
       ['d2', 'temp'],
     ]);
     after.close();
+  });
+
+  describe('recent points and the fold', () => {
+    const rows = (path: string, table: string) => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+      } finally {
+        db.close();
+      }
+    };
+    // Two keys, a point every 20 s over 3 hours, a string now and then.
+    const seedPoints = (): DataPoint[] =>
+      Array.from({ length: 540 }, (_, i) => ({
+        tenantId: 't1',
+        seriesId: 'd1',
+        key: i % 2 ? 'temp' : 'mode',
+        ts: T0 + Math.floor(i / 2) * 40_000,
+        value: i % 2 ? 20 + (i % 7) : i % 10 === 0 ? 'eco' : i % 5,
+      }));
+    const answers = async (store: SqliteTelemetryStore) => {
+      const q = { seriesId: 'd1', from: T0 - HOUR, to: T0 + 4 * HOUR };
+      const out: unknown[] = [(await allPages(store, { ...q, limit: 97 })).points];
+      for (const fn of ['avg', 'count', 'first', 'last', 'median'] as const) {
+        for (const bucketMs of [MINUTE, HOUR]) {
+          out.push(await store.aggregate({ ...q, keys: [], bucketMs, fn }));
+        }
+      }
+      return out;
+    };
+
+    it('keeps written points recent until a fold moves them into points and the rollups, answering alike', async () => {
+      const path = tempDbPath();
+      const store = SqliteTelemetryStore.open(path);
+      try {
+        const points = seedPoints();
+        await store.write(points);
+        assert.equal(rows(path, 'recent_points'), points.length);
+        assert.equal(rows(path, 'points'), 0);
+        assert.equal(rows(path, 'rollup_1m'), 0);
+        const before = await answers(store);
+        assert.equal((before[0] as DataPoint[]).length, points.length);
+
+        await store.foldRecent();
+        assert.equal(rows(path, 'recent_points'), 0);
+        assert.equal(rows(path, 'points'), points.length);
+        assert.equal(rows(path, 'rollup_1m'), 2 * 180, 'a bucket per key and minute');
+        assert.equal(rows(path, 'rollup_1h'), 2 * 3);
+        assert.deepEqual(await answers(store), before);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('replaces a folded point in place, rebuilding its buckets, and a recent one in its table', async () => {
+      const path = tempDbPath();
+      const store = SqliteTelemetryStore.open(path);
+      try {
+        const at = (ts: number, value: number): DataPoint => ({
+          tenantId: 't1',
+          seriesId: 'd1',
+          key: 'k',
+          ts,
+          value,
+        });
+        await store.write([at(T0, 1), at(T0 + 1000, 2)]);
+        await store.foldRecent();
+        await store.write([at(T0 + 2000, 4)]);
+        await store.write([at(T0 + 1000, 20), at(T0 + 2000, 40)]);
+        assert.equal(rows(path, 'points'), 2, 'the folded point replaced, not added');
+        assert.equal(rows(path, 'recent_points'), 1);
+        const sum = async () =>
+          (
+            await store.aggregate({
+              seriesId: 'd1',
+              keys: ['k'],
+              from: T0,
+              to: T0 + HOUR,
+              bucketMs: HOUR,
+              fn: 'sum',
+            })
+          ).map((b) => [b.value, b.count]);
+        assert.deepEqual(await sum(), [[61, 3]]);
+        await store.foldRecent();
+        assert.deepEqual(await sum(), [[61, 3]]);
+        assert.equal(rows(path, 'points'), 3);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('folds on its own once enough points are recent, one range of keys per turn of the event loop', async () => {
+      const path = tempDbPath();
+      const store = SqliteTelemetryStore.open(path, {
+        synchronous: 'normal',
+        foldAtPoints: 20,
+        foldStepPoints: 4,
+      });
+      try {
+        const point = (key: string, i: number): DataPoint => ({
+          tenantId: 't1',
+          seriesId: 'd1',
+          key,
+          ts: T0 + i,
+          value: i,
+        });
+        await store.write(['a', 'b', 'c'].flatMap((key) => [0, 1, 2, 3, 4].map((i) => point(key, i))));
+        assert.equal(rows(path, 'recent_points'), 15, 'below the threshold nothing moves');
+        await store.write(['d', 'e'].flatMap((key) => [0, 1, 2, 3, 4].map((i) => point(key, i))));
+        const moved: number[] = [];
+        for (let turn = 0; turn < 50 && rows(path, 'recent_points') > 0; turn++) {
+          await new Promise((resolve) => setImmediate(resolve));
+          moved.push(rows(path, 'points'));
+        }
+        // A key's 5 points exceed a step of 4: each step moves one key whole.
+        assert.deepEqual(moved, [5, 10, 15, 20, 25]);
+        assert.equal(rows(path, 'recent_points'), 0);
+        assert.equal(rows(path, 'rollup_1m'), 5);
+      } finally {
+        await store.close();
+      }
+    });
   });
 });
