@@ -241,6 +241,43 @@ describe('SqliteTelemetryStore', () => {
       }
     });
 
+    it('answers latest values from the newest recent point until a fold or retention writes them down', async () => {
+      const path = tempDbPath();
+      const store = SqliteTelemetryStore.open(path);
+      const stored = () => {
+        const db = new Database(path, { readonly: true });
+        try {
+          return db
+            .prepare("SELECT ts, value_num FROM latest WHERE series_id = 'd1' AND key = 'k'")
+            .raw()
+            .get();
+        } finally {
+          db.close();
+        }
+      };
+      try {
+        const at = (ts: number, value: number): DataPoint => ({
+          tenantId: 't1',
+          seriesId: 'd1',
+          key: 'k',
+          ts,
+          value,
+        });
+        await store.write([at(T0, 1), at(T0 + 1000, 2)]);
+        await store.write([at(T0 + 2000, 3)]);
+        assert.deepEqual(stored(), [T0, 1], "the key's row is made with its first point");
+        assert.deepEqual(await store.latest('d1'), [{ key: 'k', ts: T0 + 2000, value: 3 }]);
+        await store.foldRecent();
+        assert.deepEqual(stored(), [T0 + 2000, 3]);
+        await store.write([at(T0 + 3000, 4)]);
+        assert.equal(await store.deleteBefore({ tenantId: 't1' }, T0 + HOUR), 4);
+        assert.deepEqual(stored(), [T0 + 3000, 4], 'retention keeps the newest value it removes');
+        assert.deepEqual(await store.latest('d1'), [{ key: 'k', ts: T0 + 3000, value: 4 }]);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('folds on its own once enough points are recent, one range of keys per turn of the event loop', async () => {
       const path = tempDbPath();
       const store = SqliteTelemetryStore.open(path, {

@@ -114,6 +114,15 @@ const FOLD_INTO_ROLLUP = Object.fromEntries(
   ]),
 ) as Record<RollupTable, string>;
 
+/** A fold's update of the latest values: each key's newest recent point, where it is newer. */
+const FOLD_INTO_LATEST = `
+  UPDATE latest AS l SET ts = n.ts, value_type = n.value_type, value_num = n.value_num, value_text = n.value_text
+    FROM (SELECT s.series_id, s.key, r.ts, r.value_type, r.value_num, r.value_text
+            FROM (SELECT sk, max(ts) AS ts FROM recent_points WHERE sk >= @from AND sk < @to GROUP BY sk) AS m
+            JOIN recent_points AS r ON r.sk = m.sk AND r.ts = m.ts
+            JOIN series_keys AS s ON s.id = m.sk) AS n
+   WHERE l.series_id = n.series_id AND l.key = n.key AND n.ts >= l.ts`;
+
 /** Per table, built once: a statement's text is hashed at each lookup, and a constant's hash is kept. */
 const UPSERT_ROLLUP = Object.fromEntries(
   ROLLUPS.map(({ table }) => [
@@ -200,7 +209,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   latest(seriesId: string, keys?: string[]): Promise<LatestValue[]> {
     return this.file.run('read latest values', () => {
-      const rows = keys?.length
+      const stored = keys?.length
         ? this.all<PointRow>(
             `SELECT key, ts, value_type, value_num, value_text FROM latest
               WHERE series_id = ? AND key IN (SELECT value FROM json_each(?)) ORDER BY key`,
@@ -211,7 +220,22 @@ export class SqliteTelemetryStore implements TelemetryStore {
             'SELECT key, ts, value_type, value_num, value_text FROM latest WHERE series_id = ? ORDER BY key',
             seriesId,
           );
-      return rows.map((r) => ({ key: r.key, ts: r.ts, value: pointValue(r) }));
+      // The latest table is brought up to date by the folds: a newer recent point wins.
+      const recent = new Map(
+        this.all<PointRow>(
+          `SELECT s.key, r.ts, r.value_type, r.value_num, r.value_text
+             FROM (SELECT sk, max(ts) AS ts FROM recent_points
+                    WHERE sk IN (SELECT id FROM series_keys WHERE series_id = ?) GROUP BY sk) AS m
+             JOIN recent_points AS r ON r.sk = m.sk AND r.ts = m.ts
+             JOIN series_keys AS s ON s.id = m.sk`,
+          seriesId,
+        ).map((r) => [r.key, r]),
+      );
+      return stored.map((row) => {
+        const newer = recent.get(row.key);
+        const r = newer && newer.ts >= row.ts ? newer : row;
+        return { key: r.key, ts: r.ts, value: pointValue(r) };
+      });
     });
   }
 
@@ -325,11 +349,16 @@ export class SqliteTelemetryStore implements TelemetryStore {
           let removed = 0;
           for (const t of targets) {
             if (scope.exceptKeys?.includes(t.key)) continue;
-            const n = this.exec(`DELETE FROM points WHERE sk = ${SK} AND ts < ?`, t.series_id, t.key, before);
+            const sk = this.file
+              .statement('SELECT id FROM series_keys WHERE series_id = ? AND key = ?')
+              .pluck()
+              .get(t.series_id, t.key) as number | undefined;
+            if (sk === undefined) continue;
+            // Latest values are kept: the recent points about to go may hold the newest.
+            this.exec(FOLD_INTO_LATEST, { from: sk, to: sk + 1 });
+            const n = this.exec('DELETE FROM points WHERE sk = ? AND ts < ?', sk, before);
             // Recent points are in no rollup: they just go.
-            removed +=
-              n +
-              this.exec(`DELETE FROM recent_points WHERE sk = ${SK} AND ts < ?`, t.series_id, t.key, before);
+            removed += n + this.exec('DELETE FROM recent_points WHERE sk = ? AND ts < ?', sk, before);
             for (const r of ROLLUPS) {
               const cut = bucketStart(before, r.ms);
               this.exec(
@@ -397,9 +426,14 @@ export class SqliteTelemetryStore implements TelemetryStore {
       'UPDATE points SET value_type = ?, value_num = ?, value_text = ? WHERE sk = ? AND ts = ?',
     );
     const replaced: DataPoint[] = [];
+    // Latest values are written by the folds, except for a key new to this process (its row must
+    // exist: keys() and retention list a series' keys there) and a replaced folded point.
+    const firstSeen: DataPoint[] = [];
     for (const p of points) {
       const v = encodeValue(p.value);
+      const known = this.seriesKeyIds.get(p.seriesId, p.key) !== undefined;
       const sk = this.seriesKeyId(p.seriesId, p.key);
+      if (!known) firstSeen.push(p);
       if (p.ts <= this.newestFoldedTs(sk) && replaceFolded.run(v.type, v.num, v.text, sk, p.ts).changes > 0) {
         replaced.push(p);
       } else {
@@ -414,7 +448,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
          value_type = excluded.value_type, value_num = excluded.value_num, value_text = excluded.value_text
        WHERE excluded.ts >= latest.ts`,
     );
-    for (const p of newestPerSeriesKey(points)) {
+    for (const p of newestPerSeriesKey(firstSeen.length ? [...firstSeen, ...replaced] : replaced)) {
       const v = encodeValue(p.value);
       latest.run(p.seriesId, p.key, p.tenantId, p.ts, v.type, v.num, v.text);
     }
@@ -489,6 +523,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       .transaction(() => {
         const range = { from, to };
         for (const r of ROLLUPS) this.exec(FOLD_INTO_ROLLUP[r.table], { ...range, ms: r.ms });
+        this.exec(FOLD_INTO_LATEST, range);
         newest = this.all(
           'SELECT sk, max(ts) AS ts FROM recent_points WHERE sk >= @from AND sk < @to GROUP BY sk',
           range,
