@@ -104,7 +104,11 @@ export async function startHalyard(config: Config, opts: StartHalyardOptions = {
   });
   let telemetryStore: TelemetryStore;
   try {
-    telemetryStore = await openTelemetryStore(config.database.url, config.dataDir);
+    telemetryStore = await openTelemetryStore(
+      config.database.url,
+      config.dataDir,
+      logger.child({ component: 'telemetry-store' }),
+    );
   } catch (err) {
     await registryStore.close();
     throw err;

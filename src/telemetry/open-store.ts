@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Logger } from '../core/logger.js';
 import type { TelemetryStore } from './store.js';
 
 /**
@@ -9,11 +10,13 @@ import type { TelemetryStore } from './store.js';
 export async function openTelemetryStore(
   databaseUrl: string | undefined,
   dataDir: string,
+  logger?: Logger,
 ): Promise<TelemetryStore> {
   if (databaseUrl !== undefined) {
     const { PostgresTelemetryStore } = await import('./postgres/telemetry-store.js');
     return PostgresTelemetryStore.open(databaseUrl);
   }
   const { SqliteTelemetryStore } = await import('./sqlite/telemetry-store.js');
-  return SqliteTelemetryStore.open(join(dataDir, 'telemetry.db'));
+  // The logger reports a failed background fold (the write path reports its own errors to its callers).
+  return SqliteTelemetryStore.open(join(dataDir, 'telemetry.db'), { logger });
 }

@@ -9,15 +9,7 @@ import {
   type RegistryPool,
 } from '../../registry/postgres/pool.js';
 import type { Bucket, DataPoint, LatestValue } from '../model.js';
-import {
-  checkRange,
-  compareKeys,
-  decodeCursor,
-  encodeCursor,
-  encodeValue,
-  pageLimit,
-  uniquePoints,
-} from '../sql/codec.js';
+import { checkRange, compareKeys, decodeCursor, encodeValue, pageLimit, uniquePoints } from '../sql/codec.js';
 import {
   BucketMerger,
   bucketStart,
@@ -34,7 +26,7 @@ import {
   type RollupDelta,
   type RollupTable,
 } from '../sql/rollups.js';
-import { partialFromRow, pointValue, rollupValues } from '../sql/rows.js';
+import { partialFromRow, pointsPage, pointValue, rollupValues } from '../sql/rows.js';
 import { ROLLUP_COLUMNS, ROLLUP_MERGE, type PointRow, type RollupRow } from '../sql/schema.js';
 import type { AggregateQuery, DeleteScope, RangeQuery, TelemetryStore } from '../store.js';
 import { newestPerSeriesKey } from '../sql/series-key-map.js';
@@ -172,16 +164,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
           ORDER BY ts ${dir}, key ${dir} LIMIT $4`,
         params,
       );
-      const tenantId = rows.length ? await this.tenantOf(q.seriesId) : '';
-      const page = rows.slice(0, limit).map((r) => ({
-        tenantId,
-        seriesId: q.seriesId,
-        key: r.key,
-        ts: r.ts,
-        value: pointValue(r),
-      }));
-      const last = page.at(-1);
-      return rows.length > limit && last ? { points: page, next: encodeCursor(last) } : { points: page };
+      return pointsPage(rows, limit, q.seriesId, rows.length ? await this.tenantOf(q.seriesId) : '');
     });
   }
 

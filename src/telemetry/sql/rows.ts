@@ -1,5 +1,6 @@
 /** Rows ↔ records for both SQL telemetry stores. */
-import { decodeValue, encodeValue } from './codec.js';
+import type { DataPoint } from '../model.js';
+import { decodeValue, encodeCursor, encodeValue } from './codec.js';
 import type { Partial, RollupDelta } from './rollups.js';
 import type { PointRow, RollupRow } from './schema.js';
 
@@ -43,3 +44,20 @@ export function rollupValues(d: Pick<RollupDelta, 'seriesId' | 'key' | 'bucketTs
 }
 
 export const pointValue = (r: PointRow) => decodeValue(r.value_type, r.value_num, r.value_text);
+
+/**
+ * A query's page from up to limit + 1 rows in order: the first `limit` as
+ * points, and the cursor after the last of them when a row is left over.
+ */
+export function pointsPage(
+  rows: readonly PointRow[],
+  limit: number,
+  seriesId: string,
+  tenantId: string,
+): { points: DataPoint[]; next?: string } {
+  const page = rows
+    .slice(0, limit)
+    .map((r) => ({ tenantId, seriesId, key: r.key, ts: r.ts, value: pointValue(r) }));
+  const last = page.at(-1);
+  return rows.length > limit && last ? { points: page, next: encodeCursor(last) } : { points: page };
+}

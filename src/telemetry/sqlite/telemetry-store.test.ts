@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { pino } from 'pino';
 import Database from 'better-sqlite3';
 import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { schemaVersion } from '../../store/sqlite/migrations.js';
@@ -274,6 +276,49 @@ describe('SqliteTelemetryStore', () => {
         assert.deepEqual(stored(), [T0 + 3000, 4], 'retention keeps the newest value it removes');
         assert.deepEqual(await store.latest('d1'), [{ key: 'k', ts: T0 + 3000, value: 4 }]);
       } finally {
+        await store.close();
+      }
+    });
+
+    it('logs a failed fold and keeps the points recent, readable, and folded once the fold can run', async () => {
+      const path = tempDbPath();
+      let failed: (line: Record<string, unknown>) => void = () => undefined;
+      const logged = new Promise<Record<string, unknown>>((resolve) => (failed = resolve));
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          const line = JSON.parse(chunk.toString()) as Record<string, unknown>;
+          if (line.level === 50) failed(line);
+          done();
+        },
+      });
+      const store = SqliteTelemetryStore.open(path, { foldAtPoints: 2, logger: pino(sink) });
+      const side = new Database(path);
+      try {
+        // The fold's first write goes to a table that is gone.
+        side.exec('ALTER TABLE rollup_1h RENAME TO rollup_1h_away');
+        const at = (ts: number): DataPoint => ({
+          tenantId: 't1',
+          seriesId: 'd1',
+          key: 'k',
+          ts,
+          value: ts - T0,
+        });
+        await store.write([at(T0), at(T0 + 1000)]);
+        const line = await logged;
+        assert.equal(line.msg, 'telemetry fold failed; retrying');
+        assert.match(String((line.err as { message: string }).message), /rollup_1h/);
+        assert.equal(rows(path, 'recent_points'), 2);
+        const { points } = await store.query({ seriesId: 'd1', from: T0, to: T0 + HOUR });
+        assert.deepEqual(
+          points.map((p) => p.value),
+          [0, 1000],
+        );
+        side.exec('ALTER TABLE rollup_1h_away RENAME TO rollup_1h');
+        await store.foldRecent();
+        assert.equal(rows(path, 'recent_points'), 0);
+        assert.equal(rows(path, 'rollup_1h'), 1);
+      } finally {
+        side.close();
         await store.close();
       }
     });

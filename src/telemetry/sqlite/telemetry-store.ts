@@ -3,14 +3,7 @@ import type { Statement } from 'better-sqlite3';
 import { HalyardError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Bucket, DataPoint, LatestValue } from '../model.js';
-import {
-  checkRange,
-  decodeCursor,
-  encodeCursor,
-  encodeValue,
-  pageLimit,
-  uniquePoints,
-} from '../sql/codec.js';
+import { checkRange, decodeCursor, encodeValue, pageLimit, uniquePoints } from '../sql/codec.js';
 import {
   BucketMerger,
   bucketStart,
@@ -26,7 +19,7 @@ import {
   type Partial,
   type RollupTable,
 } from '../sql/rollups.js';
-import { partialFromRow, pointValue, rollupValues } from '../sql/rows.js';
+import { partialFromRow, pointsPage, pointValue, rollupValues } from '../sql/rows.js';
 import { ROLLUP_COLUMNS, ROLLUP_MERGE, type PointRow, type RollupRow } from '../sql/schema.js';
 import type { AggregateQuery, DeleteScope, RangeQuery, TelemetryStore } from '../store.js';
 import { newestPerSeriesKey, SeriesKeyMap } from '../sql/series-key-map.js';
@@ -90,22 +83,35 @@ const rawGroup = (table: PointTable) => `
 const bothTables = (columns: string, where: string) =>
   `SELECT ${columns} FROM points WHERE ${where} UNION ALL SELECT ${columns} FROM recent_points WHERE ${where}`;
 
+/** The finest rollup: a fold sums the recent points into its buckets once, the coarser ones from those. */
+const FINEST = ROLLUPS[ROLLUPS.length - 1];
+
 /**
- * A fold's addition to one rollup table: the recent points of a range of
- * series keys summed per bucket in SQL (no row reaches JS), the first and
- * last values looked up by their times, merged into the stored rows as a
- * write's deltas are. Buckets start as bucketStart() says, negative times too.
+ * A fold's first step: the recent points of a range of series keys summed per
+ * finest bucket in SQL (no row reaches JS) into a temporary table, which the
+ * rollups and the latest values are then written from. Buckets start as
+ * bucketStart() says, negative times too.
+ */
+const SUM_RECENT = `
+  INSERT INTO temp.fold_buckets (sk, bucket_ts, n, nn, sum_v, min_v, max_v, first_ts, last_ts)
+  SELECT sk, ts - (((ts % ${FINEST.ms}) + ${FINEST.ms}) % ${FINEST.ms}) AS bucket_ts, count(*), count(value_num),
+         total(value_num), min(value_num), max(value_num), min(ts), max(ts)
+    FROM recent_points WHERE sk >= @from AND sk < @to GROUP BY sk, bucket_ts`;
+
+/**
+ * The summed buckets added to one rollup table, merged into the stored rows as
+ * a write's deltas are; the first and last values looked up by their times.
  */
 const FOLD_INTO_ROLLUP = Object.fromEntries(
-  ROLLUPS.map(({ table }) => [
+  ROLLUPS.map(({ table, ms }) => [
     table,
     `INSERT INTO ${table} AS r (${ROLLUP_COLUMNS})
      SELECT s.series_id, s.key, g.bucket_ts, g.n, g.nn, g.sum_v, g.min_v, g.max_v,
             g.first_ts, f.value_type, f.value_num, f.value_text, g.last_ts, l.value_type, l.value_num, l.value_text
-       FROM (SELECT sk, ts - (((ts % @ms) + @ms) % @ms) AS bucket_ts, count(*) AS n, count(value_num) AS nn,
-                    total(value_num) AS sum_v, min(value_num) AS min_v, max(value_num) AS max_v,
-                    min(ts) AS first_ts, max(ts) AS last_ts
-               FROM recent_points WHERE sk >= @from AND sk < @to GROUP BY sk, bucket_ts) AS g
+       FROM (SELECT sk, bucket_ts - (((bucket_ts % ${ms}) + ${ms}) % ${ms}) AS bucket_ts, sum(n) AS n, sum(nn) AS nn,
+                    total(sum_v) AS sum_v, min(min_v) AS min_v, max(max_v) AS max_v,
+                    min(first_ts) AS first_ts, max(last_ts) AS last_ts
+               FROM temp.fold_buckets GROUP BY sk, 2) AS g
        JOIN series_keys AS s ON s.id = g.sk
        JOIN recent_points AS f ON f.sk = g.sk AND f.ts = g.first_ts
        JOIN recent_points AS l ON l.sk = g.sk AND l.ts = g.last_ts
@@ -114,11 +120,14 @@ const FOLD_INTO_ROLLUP = Object.fromEntries(
   ]),
 ) as Record<RollupTable, string>;
 
-/** A fold's update of the latest values: each key's newest recent point, where it is newer. */
+/** Each summed key's newest recent point: the time (max, so the row is the one at it). */
+const NEWEST_SUMMED = 'SELECT sk, max(last_ts) AS ts FROM temp.fold_buckets GROUP BY sk';
+
+/** The summed keys' latest values brought up to date: each key's newest recent point, where it is newer. */
 const FOLD_INTO_LATEST = `
   UPDATE latest AS l SET ts = n.ts, value_type = n.value_type, value_num = n.value_num, value_text = n.value_text
     FROM (SELECT s.series_id, s.key, r.ts, r.value_type, r.value_num, r.value_text
-            FROM (SELECT sk, max(ts) AS ts FROM recent_points WHERE sk >= @from AND sk < @to GROUP BY sk) AS m
+            FROM (${NEWEST_SUMMED}) AS m
             JOIN recent_points AS r ON r.sk = m.sk AND r.ts = m.ts
             JOIN series_keys AS s ON s.id = m.sk) AS n
    WHERE l.series_id = n.series_id AND l.key = n.key AND n.ts >= l.ts`;
@@ -160,7 +169,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private recentCount: number;
   /** Where the running fold goes on: the next series key id to move. */
   private foldFrom = 0;
-  private foldTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  /** The next fold step when one is scheduled: cancels it. */
+  private foldScheduled: (() => void) | undefined;
   private readonly foldAt: number;
   private readonly foldStepPoints: number;
   private readonly logger: Logger | undefined;
@@ -173,6 +183,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.foldStepPoints = opts.foldStepPoints ?? FOLD_STEP_POINTS;
     this.logger = opts.logger;
     this.recentCount = file.statement('SELECT count(*) FROM recent_points').pluck().get() as number;
+    // Per connection, in memory or a temporary file: a fold's sums, never part of the database.
+    file.db.exec(`CREATE TEMP TABLE fold_buckets (
+      sk INTEGER NOT NULL, bucket_ts INTEGER NOT NULL, n INTEGER NOT NULL, nn INTEGER NOT NULL, sum_v REAL NOT NULL,
+      min_v REAL, max_v REAL, first_ts INTEGER NOT NULL, last_ts INTEGER NOT NULL,
+      PRIMARY KEY (sk, bucket_ts)) WITHOUT ROWID`);
     const db = (this.db = file.db);
     // Median reads every raw value: SQLite hands them to one JS aggregate in ts
     // order (no GROUP BY sorter, no row objects), which buckets them itself.
@@ -208,34 +223,39 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   latest(seriesId: string, keys?: string[]): Promise<LatestValue[]> {
-    return this.file.run('read latest values', () => {
-      const stored = keys?.length
-        ? this.all<PointRow>(
-            `SELECT key, ts, value_type, value_num, value_text FROM latest
-              WHERE series_id = ? AND key IN (SELECT value FROM json_each(?)) ORDER BY key`,
-            seriesId,
-            JSON.stringify(keys),
-          )
-        : this.all<PointRow>(
-            'SELECT key, ts, value_type, value_num, value_text FROM latest WHERE series_id = ? ORDER BY key',
-            seriesId,
-          );
-      // The latest table is brought up to date by the folds: a newer recent point wins.
-      const recent = new Map(
-        this.all<PointRow>(
-          `SELECT s.key, r.ts, r.value_type, r.value_num, r.value_text
-             FROM (SELECT sk, max(ts) AS ts FROM recent_points
-                    WHERE sk IN (SELECT id FROM series_keys WHERE series_id = ?) GROUP BY sk) AS m
-             JOIN recent_points AS r ON r.sk = m.sk AND r.ts = m.ts
-             JOIN series_keys AS s ON s.id = m.sk`,
+    // One snapshot: a fold (from a writer on another connection) moves values between the two reads.
+    return this.file.run('read latest values', () =>
+      this.db.transaction(() => this.latestTx(seriesId, keys)).deferred(),
+    );
+  }
+
+  private latestTx(seriesId: string, keys?: string[]): LatestValue[] {
+    const stored = keys?.length
+      ? this.all<PointRow>(
+          `SELECT key, ts, value_type, value_num, value_text FROM latest
+            WHERE series_id = ? AND key IN (SELECT value FROM json_each(?)) ORDER BY key`,
           seriesId,
-        ).map((r) => [r.key, r]),
-      );
-      return stored.map((row) => {
-        const newer = recent.get(row.key);
-        const r = newer && newer.ts >= row.ts ? newer : row;
-        return { key: r.key, ts: r.ts, value: pointValue(r) };
-      });
+          JSON.stringify(keys),
+        )
+      : this.all<PointRow>(
+          'SELECT key, ts, value_type, value_num, value_text FROM latest WHERE series_id = ? ORDER BY key',
+          seriesId,
+        );
+    // The latest table is brought up to date by the folds: a newer recent point wins.
+    const recent = new Map(
+      this.all<PointRow>(
+        `SELECT s.key, r.ts, r.value_type, r.value_num, r.value_text
+           FROM (SELECT sk, max(ts) AS ts FROM recent_points
+                  WHERE sk IN (SELECT id FROM series_keys WHERE series_id = ?) GROUP BY sk) AS m
+           JOIN recent_points AS r ON r.sk = m.sk AND r.ts = m.ts
+           JOIN series_keys AS s ON s.id = m.sk`,
+        seriesId,
+      ).map((r) => [r.key, r]),
+    );
+    return stored.map((row) => {
+      const newer = recent.get(row.key);
+      const r = newer && newer.ts >= row.ts ? newer : row;
+      return { key: r.key, ts: r.ts, value: pointValue(r) };
     });
   }
 
@@ -244,45 +264,38 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   query(q: RangeQuery): Promise<{ points: DataPoint[]; next?: string }> {
-    return this.file.run('query telemetry', () => {
-      checkRange(q.from, q.to);
-      const limit = pageLimit(q.limit);
-      const desc = q.order === 'desc';
-      const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
-      // Each key's points are one contiguous run of the primary key (series, key, ts): read the
-      // page's worth of every key and merge them in (ts, key) order. A second index on (series, ts)
-      // would serve this in one read, but it cost a third of the ingest's insert time.
-      const dir = desc ? 'DESC' : 'ASC';
-      const byKey = this.file.statement(
-        `${bothTables('@key AS key, ts, value_type, value_num, value_text', `sk = ${SK_NAMED} AND ts >= @from AND ts < @to`)}
-          ORDER BY ts ${dir} LIMIT @limit`,
-      );
-      const keys = q.keys?.length ? [...new Set(q.keys)] : this.seriesKeys(q.seriesId);
-      const rows: PointRow[] = [];
-      for (const key of keys) {
-        // After the cursor (ts, key): a later key may still have points at the cursor's ts itself.
-        const atCursorToo = cursor !== undefined && (desc ? key < cursor.key : key > cursor.key);
-        let from = q.from;
-        let to = q.to;
-        if (cursor && !desc) from = Math.max(from, atCursorToo ? cursor.ts : cursor.ts + 1);
-        if (cursor && desc) to = Math.min(to, atCursorToo ? cursor.ts + 1 : cursor.ts);
-        if (from >= to) continue;
-        rows.push(...(byKey.all({ series: q.seriesId, key, from, to, limit: limit + 1 }) as PointRow[]));
-      }
-      const sign = desc ? -1 : 1;
-      rows.sort((a, b) => sign * (a.ts - b.ts || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)));
-      rows.length = Math.min(rows.length, limit + 1);
-      const tenantId = rows.length ? this.tenantOf(q.seriesId) : '';
-      const page = rows.slice(0, limit).map((r) => ({
-        tenantId,
-        seriesId: q.seriesId,
-        key: r.key,
-        ts: r.ts,
-        value: pointValue(r),
-      }));
-      const last = page.at(-1);
-      return rows.length > limit && last ? { points: page, next: encodeCursor(last) } : { points: page };
-    });
+    return this.file.run('query telemetry', () => this.db.transaction(() => this.queryTx(q)).deferred());
+  }
+
+  private queryTx(q: RangeQuery): { points: DataPoint[]; next?: string } {
+    checkRange(q.from, q.to);
+    const limit = pageLimit(q.limit);
+    const desc = q.order === 'desc';
+    const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    // Each key's points are one contiguous run of the primary key (series, key, ts): read the
+    // page's worth of every key and merge them in (ts, key) order. A second index on (series, ts)
+    // would serve this in one read, but it cost a third of the ingest's insert time.
+    const dir = desc ? 'DESC' : 'ASC';
+    const byKey = this.file.statement(
+      `${bothTables('@key AS key, ts, value_type, value_num, value_text', `sk = ${SK_NAMED} AND ts >= @from AND ts < @to`)}
+        ORDER BY ts ${dir} LIMIT @limit`,
+    );
+    const keys = q.keys?.length ? [...new Set(q.keys)] : this.seriesKeys(q.seriesId);
+    const rows: PointRow[] = [];
+    for (const key of keys) {
+      // After the cursor (ts, key): a later key may still have points at the cursor's ts itself.
+      const atCursorToo = cursor !== undefined && (desc ? key < cursor.key : key > cursor.key);
+      let from = q.from;
+      let to = q.to;
+      if (cursor && !desc) from = Math.max(from, atCursorToo ? cursor.ts : cursor.ts + 1);
+      if (cursor && desc) to = Math.min(to, atCursorToo ? cursor.ts + 1 : cursor.ts);
+      if (from >= to) continue;
+      rows.push(...(byKey.all({ series: q.seriesId, key, from, to, limit: limit + 1 }) as PointRow[]));
+    }
+    const sign = desc ? -1 : 1;
+    rows.sort((a, b) => sign * (a.ts - b.ts || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)));
+    rows.length = Math.min(rows.length, limit + 1);
+    return pointsPage(rows, limit, q.seriesId, rows.length ? this.tenantOf(q.seriesId) : '');
   }
 
   aggregate(q: AggregateQuery): Promise<Bucket[]> {
@@ -355,7 +368,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
               .get(t.series_id, t.key) as number | undefined;
             if (sk === undefined) continue;
             // Latest values are kept: the recent points about to go may hold the newest.
-            this.exec(FOLD_INTO_LATEST, { from: sk, to: sk + 1 });
+            this.sumRecent({ from: sk, to: sk + 1 });
+            this.exec(FOLD_INTO_LATEST);
             const n = this.exec('DELETE FROM points WHERE sk = ? AND ts < ?', sk, before);
             // Recent points are in no rollup: they just go.
             removed += n + this.exec('DELETE FROM recent_points WHERE sk = ? AND ts < ?', sk, before);
@@ -410,9 +424,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   close(): Promise<void> {
-    clearImmediate(this.foldTimer as NodeJS.Immediate);
-    clearTimeout(this.foldTimer as NodeJS.Timeout);
-    this.foldTimer = undefined;
+    this.foldScheduled?.();
+    this.foldScheduled = undefined;
     return this.file.close();
   }
 
@@ -431,9 +444,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
     const firstSeen: DataPoint[] = [];
     for (const p of points) {
       const v = encodeValue(p.value);
-      const known = this.seriesKeyIds.get(p.seriesId, p.key) !== undefined;
-      const sk = this.seriesKeyId(p.seriesId, p.key);
-      if (!known) firstSeen.push(p);
+      let sk = this.seriesKeyIds.get(p.seriesId, p.key);
+      if (sk === undefined) {
+        sk = this.seriesKeyId(p.seriesId, p.key);
+        firstSeen.push(p);
+      }
       if (p.ts <= this.newestFoldedTs(sk) && replaceFolded.run(v.type, v.num, v.text, sk, p.ts).changes > 0) {
         replaced.push(p);
       } else {
@@ -459,6 +474,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
     }
   }
 
+  /** Fills temp.fold_buckets with the recent points of the series keys in [from, to). */
+  private sumRecent(range: { from: number; to: number }): void {
+    this.exec('DELETE FROM temp.fold_buckets');
+    this.exec(SUM_RECENT, range);
+  }
+
   private newestFoldedTs(sk: number): number {
     let ts = this.newestFolded.get(sk);
     if (ts === undefined) {
@@ -477,22 +498,29 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   /** Starts a fold once enough points are recent; one step per turn of the event loop until it is through. */
   private scheduleFold(): void {
-    if (this.foldTimer !== undefined || this.recentCount < this.foldAt) return;
-    this.foldTimer = setImmediate(() => this.foldNext());
+    if (this.foldScheduled !== undefined || this.recentCount < this.foldAt) return;
+    this.foldSoon();
+  }
+
+  /** The next step in the next turn of the event loop, after the I/O that waits. */
+  private foldSoon(): void {
+    const next = setImmediate(() => this.foldNext());
+    this.foldScheduled = () => clearImmediate(next);
   }
 
   private foldNext(): void {
-    this.foldTimer = undefined;
+    this.foldScheduled = undefined;
     if (!this.db.open) return;
     try {
       if (this.foldStep()) {
-        this.foldTimer = setImmediate(() => this.foldNext());
+        this.foldSoon();
         return;
       }
     } catch (err) {
       this.forgetIds();
       this.logger?.error({ err }, 'telemetry fold failed; retrying');
-      this.foldTimer = setTimeout(() => this.foldNext(), FOLD_RETRY_MS);
+      const retry = setTimeout(() => this.foldNext(), FOLD_RETRY_MS);
+      this.foldScheduled = () => clearTimeout(retry);
       return;
     }
     // Through: the count is exact again (a write replacing a recent point counted it twice).
@@ -522,12 +550,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.db
       .transaction(() => {
         const range = { from, to };
-        for (const r of ROLLUPS) this.exec(FOLD_INTO_ROLLUP[r.table], { ...range, ms: r.ms });
-        this.exec(FOLD_INTO_LATEST, range);
-        newest = this.all(
-          'SELECT sk, max(ts) AS ts FROM recent_points WHERE sk >= @from AND sk < @to GROUP BY sk',
-          range,
-        );
+        this.sumRecent(range);
+        for (const r of ROLLUPS) this.exec(FOLD_INTO_ROLLUP[r.table]);
+        this.exec(FOLD_INTO_LATEST);
+        newest = this.all(NEWEST_SUMMED);
         this.exec(
           `INSERT INTO points (sk, ts, value_type, value_num, value_text)
            SELECT sk, ts, value_type, value_num, value_text FROM recent_points WHERE sk >= @from AND sk < @to`,
