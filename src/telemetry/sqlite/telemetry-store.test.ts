@@ -280,6 +280,34 @@ describe('SqliteTelemetryStore', () => {
       }
     });
 
+    it('folds a busy key alone once it has foldKeyAtPoints recent points, leaving the others recent', async () => {
+      const path = tempDbPath();
+      const store = SqliteTelemetryStore.open(path, { synchronous: 'normal', foldKeyAtPoints: 10 });
+      try {
+        const point = (key: string, i: number): DataPoint => ({
+          tenantId: 't1',
+          seriesId: 'd1',
+          key,
+          ts: T0 + i,
+          value: i,
+        });
+        await store.write([
+          ...Array.from({ length: 12 }, (_, i) => point('busy', i)),
+          ...Array.from({ length: 9 }, (_, i) => point('quiet', i)),
+        ]);
+        // The key's fold runs in the next turn of the event loop, after this one's I/O.
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.equal(rows(path, 'points'), 12, "the busy key's points");
+        assert.equal(rows(path, 'recent_points'), 9, "the quiet key's points");
+        await store.write([point('quiet', 9), point('busy', 12)]);
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.equal(rows(path, 'points'), 22, 'the quiet key reached 10 too; the busy one counts afresh');
+        assert.equal(rows(path, 'recent_points'), 1);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('logs a failed fold and keeps the points recent, readable, and folded once the fold can run', async () => {
       const path = tempDbPath();
       let failed: (line: Record<string, unknown>) => void = () => undefined;

@@ -31,8 +31,10 @@ export interface SqliteTelemetryStoreOptions {
   synchronous?: 'full' | 'normal';
   busyTimeoutMs?: number;
   logger?: Logger;
-  /** A fold starts once this many points are recent (default 200,000). */
+  /** A fold of every key starts once this many points are recent (default 400,000). */
   foldAtPoints?: number;
+  /** A key is folded alone once it has this many recent points (default 2,000). */
+  foldKeyAtPoints?: number;
   /** A fold moves about this many recent points per transaction (default 20,000). */
   foldStepPoints?: number;
 }
@@ -52,11 +54,14 @@ export interface SqliteTelemetryStoreOptions {
  *
  * Every read takes both tables: raw reads merge them; aggregates take the
  * rollups and points (the folded points, which are all the rollups hold) plus
- * the recent points of the range. A point is in one table only: a write whose
+ * the recent points of the range, summed raw: so a key with foldKeyAtPoints
+ * recent points is folded alone at once, and no read sums more than that. A point is in one table only: a write whose
  * time is not newer than the key's newest folded point replaces that point in
  * place if it exists (rebuilding its rollup buckets, as before).
  */
-const FOLD_AT_POINTS = 200_000;
+const FOLD_AT_POINTS = 400_000;
+/** Bounds what a read of one key takes from recent_points, unindexed by bucket: a busy key is folded alone. */
+const FOLD_KEY_AT_POINTS = 2_000;
 const FOLD_STEP_POINTS = 20_000;
 /** After a failed fold step, the next waits this long (a failing disk is not hammered). */
 const FOLD_RETRY_MS = 1_000;
@@ -161,17 +166,17 @@ export class SqliteTelemetryStore implements TelemetryStore {
    * transaction that may have made ids rolls back or a series goes (both rare).
    */
   private seriesKeyIds = new SeriesKeyMap<number>();
-  /**
-   * Per series key id, the newest ts among its folded points (an upper bound
-   * after retention); a point newer than it cannot replace a folded one.
-   */
-  private newestFolded = new Map<number, number>();
+  /** Per series key id, what the write path knows of it (read on first use). */
+  private keyStates = new Map<number, KeyState>();
+  /** Keys with foldKeyAtPoints recent points, to be folded alone. */
+  private hotKeys: number[] = [];
   private recentCount: number;
   /** Where the running fold goes on: the next series key id to move. */
   private foldFrom = 0;
   /** The next fold step when one is scheduled: cancels it. */
   private foldScheduled: (() => void) | undefined;
   private readonly foldAt: number;
+  private readonly foldKeyAt: number;
   private readonly foldStepPoints: number;
   private readonly logger: Logger | undefined;
 
@@ -180,6 +185,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     opts: SqliteTelemetryStoreOptions,
   ) {
     this.foldAt = opts.foldAtPoints ?? FOLD_AT_POINTS;
+    this.foldKeyAt = opts.foldKeyAtPoints ?? FOLD_KEY_AT_POINTS;
     this.foldStepPoints = opts.foldStepPoints ?? FOLD_STEP_POINTS;
     this.logger = opts.logger;
     this.recentCount = file.statement('SELECT count(*) FROM recent_points').pluck().get() as number;
@@ -420,6 +426,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
       this.foldFrom = 0;
       while (this.foldStep());
       this.foldFrom = 0;
+      this.hotKeys = [];
+      this.recentCount = 0;
     });
   }
 
@@ -449,11 +457,13 @@ export class SqliteTelemetryStore implements TelemetryStore {
         sk = this.seriesKeyId(p.seriesId, p.key);
         firstSeen.push(p);
       }
-      if (p.ts <= this.newestFoldedTs(sk) && replaceFolded.run(v.type, v.num, v.text, sk, p.ts).changes > 0) {
+      const state = this.keyState(sk);
+      if (p.ts <= state.newestFolded && replaceFolded.run(v.type, v.num, v.text, sk, p.ts).changes > 0) {
         replaced.push(p);
       } else {
         insert.run(sk, p.ts, v.type, v.num, v.text);
         this.recentCount++;
+        if (++state.recent === this.foldKeyAt) this.hotKeys.push(sk);
       }
     }
     const latest = this.file.statement(
@@ -480,26 +490,33 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.exec(SUM_RECENT, range);
   }
 
-  private newestFoldedTs(sk: number): number {
-    let ts = this.newestFolded.get(sk);
-    if (ts === undefined) {
-      ts = (this.file.statement('SELECT max(ts) FROM points WHERE sk = ?').pluck().get(sk) ??
-        Number.NEGATIVE_INFINITY) as number;
-      this.newestFolded.set(sk, ts);
+  private keyState(sk: number): KeyState {
+    let state = this.keyStates.get(sk);
+    if (state === undefined) {
+      const newest = this.file.statement('SELECT max(ts) FROM points WHERE sk = ?').pluck().get(sk) as
+        number | null;
+      // Recent points from before a restart are not counted: the fold of every key moves them.
+      state = { newestFolded: newest ?? Number.NEGATIVE_INFINITY, recent: 0 };
+      this.keyStates.set(sk, state);
     }
-    return ts;
+    return state;
   }
 
-  /** After a rollback or a removed series: ids and folded times are read again as needed. */
+  /** After a rollback or a removed series: ids and key states are read again as needed. */
   private forgetIds(): void {
     this.seriesKeyIds = new SeriesKeyMap<number>();
-    this.newestFolded = new Map<number, number>();
+    this.keyStates = new Map<number, KeyState>();
+    this.hotKeys = [];
   }
 
-  /** Starts a fold once enough points are recent; one step per turn of the event loop until it is through. */
+  /**
+   * Schedules the next fold step while there is one to do: a busy key alone,
+   * or the next range of a fold of every key (one starts at foldAtPoints).
+   * One step per turn of the event loop.
+   */
   private scheduleFold(): void {
-    if (this.foldScheduled !== undefined || this.recentCount < this.foldAt) return;
-    this.foldSoon();
+    if (this.foldScheduled !== undefined) return;
+    if (this.hotKeys.length > 0 || this.foldFrom > 0 || this.recentCount >= this.foldAt) this.foldSoon();
   }
 
   /** The next step in the next turn of the event loop, after the I/O that waits. */
@@ -512,9 +529,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.foldScheduled = undefined;
     if (!this.db.open) return;
     try {
-      if (this.foldStep()) {
-        this.foldSoon();
-        return;
+      const hot = this.hotKeys.shift();
+      if (hot !== undefined) this.foldRange(hot, hot + 1);
+      else if (!this.foldStep()) {
+        // Through: the count is exact again (a write replacing a recent point counted it twice).
+        this.foldFrom = 0;
+        this.recentCount = this.file.statement('SELECT count(*) FROM recent_points').pluck().get() as number;
       }
     } catch (err) {
       this.forgetIds();
@@ -523,9 +543,6 @@ export class SqliteTelemetryStore implements TelemetryStore {
       this.foldScheduled = () => clearTimeout(retry);
       return;
     }
-    // Through: the count is exact again (a write replacing a recent point counted it twice).
-    this.foldFrom = 0;
-    this.recentCount = this.file.statement('SELECT count(*) FROM recent_points').pluck().get() as number;
     this.scheduleFold();
   }
 
@@ -546,6 +563,13 @@ export class SqliteTelemetryStore implements TelemetryStore {
       .get(from, this.foldStepPoints) as number | undefined;
     // One key with more points than a step goes whole.
     const to = next === undefined ? LAST_SK : Math.max(next, from + 1);
+    this.foldRange(from, to);
+    this.foldFrom = to;
+    return to !== LAST_SK;
+  }
+
+  /** Moves the recent points of the series keys in [from, to) into points, the rollups and the latest values. */
+  private foldRange(from: number, to: number): void {
     let newest: { sk: number; ts: number }[] = [];
     this.db
       .transaction(() => {
@@ -562,9 +586,14 @@ export class SqliteTelemetryStore implements TelemetryStore {
         this.recentCount -= this.exec('DELETE FROM recent_points WHERE sk >= @from AND sk < @to', range);
       })
       .immediate();
-    for (const { sk, ts } of newest) this.newestFolded.set(sk, Math.max(ts, this.newestFolded.get(sk) ?? ts));
-    this.foldFrom = to;
-    return to !== LAST_SK;
+    for (const { sk, ts } of newest) {
+      const state = this.keyStates.get(sk);
+      if (state === undefined) this.keyStates.set(sk, { newestFolded: ts, recent: 0 });
+      else {
+        state.newestFolded = Math.max(ts, state.newestFolded);
+        state.recent = 0;
+      }
+    }
   }
 
   /** The id of a series key, made on its first point (inside the write's transaction). */
@@ -705,6 +734,14 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private exec(sql: string, ...params: unknown[]): number {
     return this.file.statement(sql).run(...params).changes;
   }
+}
+
+/** What the write path keeps per series key id. */
+interface KeyState {
+  /** The newest ts among its folded points (an upper bound after retention): a newer point cannot replace one. */
+  newestFolded: number;
+  /** Its points written to recent_points since its last fold. */
+  recent: number;
 }
 
 /**
