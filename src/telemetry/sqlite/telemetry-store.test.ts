@@ -155,6 +155,14 @@ describe('SqliteTelemetryStore', () => {
   });
 
   describe('recent points and the fold', () => {
+    /** Key `key`'s point `i` ms after T0, its value i. */
+    const point = (key: string, i: number): DataPoint => ({
+      tenantId: 't1',
+      seriesId: 'd1',
+      key,
+      ts: T0 + i,
+      value: i,
+    });
     const rows = (path: string, table: string) => {
       const db = new Database(path, { readonly: true });
       try {
@@ -284,13 +292,6 @@ describe('SqliteTelemetryStore', () => {
       const path = tempDbPath();
       const store = SqliteTelemetryStore.open(path, { synchronous: 'normal', foldKeyAtPoints: 10 });
       try {
-        const point = (key: string, i: number): DataPoint => ({
-          tenantId: 't1',
-          seriesId: 'd1',
-          key,
-          ts: T0 + i,
-          value: i,
-        });
         await store.write([
           ...Array.from({ length: 12 }, (_, i) => point('busy', i)),
           ...Array.from({ length: 9 }, (_, i) => point('quiet', i)),
@@ -359,13 +360,6 @@ describe('SqliteTelemetryStore', () => {
         foldStepPoints: 4,
       });
       try {
-        const point = (key: string, i: number): DataPoint => ({
-          tenantId: 't1',
-          seriesId: 'd1',
-          key,
-          ts: T0 + i,
-          value: i,
-        });
         await store.write(['a', 'b', 'c'].flatMap((key) => [0, 1, 2, 3, 4].map((i) => point(key, i))));
         assert.equal(rows(path, 'recent_points'), 15, 'below the threshold nothing moves');
         await store.write(['d', 'e'].flatMap((key) => [0, 1, 2, 3, 4].map((i) => point(key, i))));
