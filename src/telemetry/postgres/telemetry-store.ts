@@ -9,7 +9,7 @@ import {
   type RegistryPool,
 } from '../../registry/postgres/pool.js';
 import type { Bucket, DataPoint, LatestValue } from '../model.js';
-import { checkRange, compareKeys, decodeCursor, encodeValue, pageLimit, uniquePoints } from '../sql/codec.js';
+import { checkRange, decodeCursor, encodeValue, pageLimit, sortedUniquePoints } from '../sql/codec.js';
 import {
   BucketMerger,
   bucketStart,
@@ -120,9 +120,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
 
   write(points: readonly DataPoint[]): Promise<void> {
     return this.run('write telemetry', async () => {
-      const unique = uniquePoints(points).sort(
-        (a, b) => compareKeys(a.seriesId, b.seriesId) || compareKeys(a.key, b.key) || a.ts - b.ts,
-      );
+      const unique = sortedUniquePoints(points);
       if (unique.length === 0) return;
       await this.tx((c) => this.writeTx(c, unique));
     });

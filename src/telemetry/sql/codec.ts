@@ -4,7 +4,6 @@
  */
 import { HalyardError } from '../../core/errors.js';
 import type { DataPoint, TelemetryValue } from '../model.js';
-import { SeriesKeyMap } from './series-key-map.js';
 
 /** value_type: the JSON type a value came in with. */
 export const VALUE_TYPE = { number: 0, boolean: 1, string: 2 } as const;
@@ -83,15 +82,8 @@ export function checkRange(from: number, to: number): void {
   }
 }
 
-/**
- * The points a write stores: one per (seriesId, key, ts), the last one of a
- * batch winning as a later write would. Refuses what no column can hold.
- * Duplicates are rare, so the common pass only notes each series key's times;
- * the first duplicate switches to the keyed pass that removes them.
- */
-export function uniquePoints(points: readonly DataPoint[]): DataPoint[] {
-  const times = new SeriesKeyMap<number | number[]>();
-  let duplicated = false;
+/** Refuses, before anything is written, a point no column can hold. */
+export function checkPoints(points: readonly DataPoint[]): void {
   for (const p of points) {
     if (!Number.isSafeInteger(p.ts)) {
       throw new HalyardError('INVALID_INPUT', 'a point time must be an integer of ms', { ts: p.ts });
@@ -99,19 +91,28 @@ export function uniquePoints(points: readonly DataPoint[]): DataPoint[] {
     if (typeof p.value === 'number' && !Number.isFinite(p.value)) {
       throw new HalyardError('INVALID_INPUT', 'a number must be finite', { key: p.key, ts: p.ts });
     }
-    if (duplicated) continue;
-    const seen = times.get(p.seriesId, p.key);
-    if (seen === undefined) times.set(p.seriesId, p.key, p.ts);
-    else if (typeof seen === 'number') {
-      if (seen === p.ts) duplicated = true;
-      else times.set(p.seriesId, p.key, [seen, p.ts]);
-    } else if (seen.includes(p.ts)) duplicated = true;
-    else seen.push(p.ts);
   }
-  if (!duplicated) return points as DataPoint[];
-  const byId = new Map<string, DataPoint>();
-  for (const p of points) byId.set(`${p.ts}\u0000${p.seriesId}\u0000${p.key}`, p);
-  return [...byId.values()];
+}
+
+/**
+ * The points of a write sorted by (series, key, ts), one per (series, key,
+ * ts): the last one of the batch wins, as a later write would (the sort is
+ * stable). For a store that writes a batch in one statement, which may not
+ * touch a row twice. Checked as checkPoints does.
+ */
+export function sortedUniquePoints(points: readonly DataPoint[]): DataPoint[] {
+  checkPoints(points);
+  const sorted = [...points].sort(
+    (a, b) => compareKeys(a.seriesId, b.seriesId) || compareKeys(a.key, b.key) || a.ts - b.ts,
+  );
+  const unique: DataPoint[] = [];
+  for (const p of sorted) {
+    const prev = unique.at(-1);
+    if (prev && prev.ts === p.ts && prev.key === p.key && prev.seriesId === p.seriesId)
+      unique[unique.length - 1] = p;
+    else unique.push(p);
+  }
+  return unique;
 }
 
 /** Byte order of UTF-16 code units; keys are compared this way when results are merged in JS. */

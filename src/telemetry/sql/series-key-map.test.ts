@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DataPoint } from '../model.js';
-import { uniquePoints } from './codec.js';
+import { checkPoints, sortedUniquePoints } from './codec.js';
 import { newestPerSeriesKey, SeriesKeyMap } from './series-key-map.js';
 
 const at = (seriesId: string, key: string, ts: number, value: DataPoint['value'] = ts): DataPoint => ({
@@ -45,38 +45,43 @@ describe('SeriesKeyMap', () => {
   });
 });
 
-describe('uniquePoints', () => {
-  it('returns the batch itself when no (series, key, ts) repeats', () => {
-    const points = [at('a', 'k', 1), at('a', 'k', 2), at('a', 'k', 3), at('b', 'k', 1), at('a', 'j', 1)];
-    assert.equal(uniquePoints(points), points);
-  });
-
-  it('drops repeats wherever they are found (first, second or later time of a key), the last value winning', () => {
+describe('sortedUniquePoints', () => {
+  it('sorts by (series, key, ts) and keeps one point per (series, key, ts), the last of the batch winning', () => {
     for (const repeatAt of [1, 2, 3]) {
       const points = [
-        at('a', 'k', 1),
         at('b', 'k', 2),
-        at('a', 'k', 2),
         at('a', 'k', 3),
+        at('a', 'k', 1),
+        at('a', 'j', 1),
+        at('a', 'k', 2),
         at('a', 'k', repeatAt, 'again'),
       ];
-      const unique = uniquePoints(points);
-      assert.equal(unique.length, 4, `repeat of time ${repeatAt}`);
-      const repeated = unique.find((p) => p.seriesId === 'a' && p.ts === repeatAt);
-      assert.equal(repeated?.value, 'again');
-      // The repeat keeps the first one's place.
+      const unique = sortedUniquePoints(points);
       assert.deepEqual(
-        unique.map((p) => `${p.seriesId}${p.ts}`),
-        ['a1', 'b2', 'a2', 'a3'],
+        unique.map((p) => `${p.seriesId}${p.key}${p.ts}`),
+        ['aj1', 'ak1', 'ak2', 'ak3', 'bk2'],
+        `repeat of time ${repeatAt}`,
+      );
+      assert.equal(
+        unique.find((p) => p.key === 'k' && p.seriesId === 'a' && p.ts === repeatAt)?.value,
+        'again',
       );
     }
   });
 
-  it('refuses a time that is not an integer of ms and a non-finite number, even after a repeat', () => {
-    assert.throws(() => uniquePoints([at('a', 'k', 1.5)]), /integer of ms/);
-    assert.throws(
-      () => uniquePoints([at('a', 'k', 1), at('a', 'k', 1), at('a', 'k', 2, Infinity)]),
-      /finite/,
-    );
+  it('takes a batch of one key linearly (50,000 points at distinct times, then all repeated)', () => {
+    const points = Array.from({ length: 50_000 }, (_, i) => at('a', 'k', 50_000 - i));
+    const unique = sortedUniquePoints([...points, ...points.map((p) => ({ ...p, value: -p.ts }))]);
+    assert.equal(unique.length, 50_000);
+    assert.ok(unique.every((p, i) => p.ts === i + 1 && p.value === -p.ts));
+  });
+});
+
+describe('checkPoints', () => {
+  it('refuses a time that is not an integer of ms and a non-finite number anywhere in the batch', () => {
+    assert.throws(() => checkPoints([at('a', 'k', 1.5)]), /integer of ms/);
+    assert.throws(() => checkPoints([at('a', 'k', 1), at('a', 'k', 1), at('a', 'k', 2, Infinity)]), /finite/);
+    assert.throws(() => sortedUniquePoints([at('a', 'k', 1), at('a', 'k', Number.NaN)]), /integer of ms/);
+    checkPoints([at('a', 'k', 1, 'text'), at('a', 'k', 2, true), at('a', 'k', 3, -0.5)]);
   });
 });

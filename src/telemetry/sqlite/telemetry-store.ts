@@ -3,7 +3,7 @@ import type { Statement } from 'better-sqlite3';
 import { HalyardError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Bucket, DataPoint, LatestValue } from '../model.js';
-import { checkRange, decodeCursor, encodeValue, pageLimit, uniquePoints } from '../sql/codec.js';
+import { checkPoints, checkRange, decodeCursor, encodeValue, pageLimit } from '../sql/codec.js';
 import {
   BucketMerger,
   bucketStart,
@@ -168,7 +168,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private seriesKeyIds = new SeriesKeyMap<number>();
   /** Per series key id, what the write path knows of it (read on first use). */
   private keyStates = new Map<number, KeyState>();
-  /** Keys with foldKeyAtPoints recent points, to be folded alone. */
+  /** Keys with foldKeyAtPoints recent points, to be folded alone (write() does at once). */
   private hotKeys: number[] = [];
   private recentCount: number;
   /** Where the running fold goes on: the next series key id to move. */
@@ -216,14 +216,16 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   write(points: readonly DataPoint[]): Promise<void> {
     return this.file.write('write telemetry', () => {
-      const unique = uniquePoints(points);
-      if (unique.length === 0) return;
+      checkPoints(points);
+      if (points.length === 0) return;
       try {
-        this.db.transaction(() => this.writeTx(unique)).immediate();
+        // Equal points of one batch need no sorting out: the later one replaces the earlier in either table.
+        this.db.transaction(() => this.writeTx(points)).immediate();
       } catch (err) {
         this.forgetIds();
         throw err;
       }
+      this.foldHotKeys();
       this.scheduleFold();
     });
   }
@@ -437,7 +439,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     return this.file.close();
   }
 
-  private writeTx(points: DataPoint[]): void {
+  private writeTx(points: readonly DataPoint[]): void {
     const insert = this.file.statement(
       `INSERT INTO recent_points (sk, ts, value_type, value_num, value_text) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (sk, ts) DO UPDATE SET value_type = excluded.value_type, value_num = excluded.value_num,
@@ -525,13 +527,31 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.foldScheduled = () => clearImmediate(next);
   }
 
+  /**
+   * Folds the keys this write made busy, before it returns: a loop of writes
+   * that never yields to the event loop must not pile up one key's points.
+   * A failure is logged and left to the scheduled fold.
+   */
+  private foldHotKeys(): void {
+    try {
+      for (let sk = this.hotKeys.at(-1); sk !== undefined; sk = this.hotKeys.at(-1)) {
+        this.foldRange(sk, sk + 1);
+        this.hotKeys.pop();
+      }
+    } catch (err) {
+      this.logger?.error({ err }, 'telemetry fold failed; retrying');
+    }
+  }
+
   private foldNext(): void {
     this.foldScheduled = undefined;
     if (!this.db.open) return;
     try {
-      const hot = this.hotKeys.shift();
-      if (hot !== undefined) this.foldRange(hot, hot + 1);
-      else if (!this.foldStep()) {
+      const hot = this.hotKeys.at(-1);
+      if (hot !== undefined) {
+        this.foldRange(hot, hot + 1);
+        this.hotKeys.pop();
+      } else if (!this.foldStep()) {
         // Through: the count is exact again (a write replacing a recent point counted it twice).
         this.foldFrom = 0;
         this.recentCount = this.file.statement('SELECT count(*) FROM recent_points').pluck().get() as number;
