@@ -10,7 +10,13 @@ import { qos1FanIn } from './qos1-fanin.js';
 import { retainedStorm } from './retained.js';
 import { sharedSubscription } from './shared.js';
 import { thingspeakUpdate } from './thingspeak.js';
-import { telemetryIngest, telemetryIngestMax, telemetryIngestMaxPg, telemetryIngestPg } from './telemetry.js';
+import {
+  telemetryIngest,
+  telemetryIngestMax,
+  telemetryIngestMaxPg,
+  telemetryIngestOver,
+  telemetryIngestPg,
+} from './telemetry.js';
 import type { Scenario } from './types.js';
 
 /** In the order they run and are reported. */
@@ -26,6 +32,7 @@ export const scenarios: Scenario[] = [
   payloadSweep,
   aclCost,
   telemetryIngest,
+  telemetryIngestOver,
   telemetryIngestMax,
   telemetryIngestPg,
   telemetryIngestMaxPg,

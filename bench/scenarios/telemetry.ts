@@ -71,6 +71,20 @@ export const telemetryIngest = telemetryScenario({
   label: 'Telemetry 1,000 devices × 10 msgs/s × 10 keys (target 100,000 points/s)',
 });
 
+/**
+ * Above the target: 1,200 devices × 10 msgs/s = 120,000 points/s offered, 12,000 series keys. At
+ * exactly the target the rate measured can only approach 100,000 (PUBACKs lag the sends by the
+ * latency, which grows in the first seconds); offered more, it is the rate sustained.
+ */
+export const telemetryIngestOver = telemetryScenario({
+  devices: 1200,
+  ratePerDevice: 10,
+  window: 10,
+  name: 'telemetry-ingest-120k',
+  title: 'Telemetry ingest above the target: 1,200 devices × 10 msgs/s × 10 keys, QoS 1',
+  label: 'Telemetry 1,200 devices × 10 msgs/s × 10 keys (120,000 offered): points/s PUBACKed',
+});
+
 /** The ceiling: 100 devices, each keeping 100 messages unacknowledged. */
 export const telemetryIngestMax = telemetryScenario({
   name: 'telemetry-ingest-max',
