@@ -27,6 +27,14 @@ function ratios(minMosquitto: number, minAedes: number): Target['judge'] {
   };
 }
 
+/** Halyard's median against a floor. */
+function atLeast(min: number, unit: string): Target['judge'] {
+  return (row) => {
+    const h = row.cells.halyard?.median;
+    return h == null ? null : { measured: `${Math.round(h).toLocaleString('en-US')}${unit}`, met: h >= min };
+  };
+}
+
 const TARGETS: Target[] = [
   { target: 'QoS 0 fan-in ≥ 3× Mosquitto and ≥ 2× Aedes', key: 'qos0-fanin', judge: ratios(3, 2) },
   { target: 'QoS 1 fan-in ≥ 3× Mosquitto and ≥ 2× Aedes', key: 'qos1-fanin', judge: ratios(3, 2) },
@@ -49,21 +57,17 @@ const TARGETS: Target[] = [
       return h == null ? null : { measured: `${Math.round(h)} B`, met: h <= 2048 };
     },
   },
-  {
-    target: 'Connects per second ≥ 30,000',
-    key: 'connect-storm',
-    judge: (row) => {
-      const h = row.cells.halyard?.median;
-      return h == null ? null : { measured: `${Math.round(h).toLocaleString('en-US')}/s`, met: h >= 30_000 };
-    },
-  },
+  { target: 'Connects per second ≥ 30,000', key: 'connect-storm', judge: atLeast(30_000, '/s') },
   {
     target: 'ThingSpeak /update ≥ 20,000 requests/s (keep-alive)',
     key: 'thingspeak-update',
-    judge: (row) => {
-      const h = row.cells.halyard?.median;
-      return h == null ? null : { measured: `${Math.round(h).toLocaleString('en-US')}/s`, met: h >= 20_000 };
-    },
+    judge: atLeast(20_000, '/s'),
+  },
+  {
+    // Offered 120,000: the rate sustained (bench/scenarios/telemetry.ts says why not the headline's).
+    target: 'Telemetry ingest into SQLite ≥ 100,000 points/s, durable',
+    key: 'telemetry-ingest-120k',
+    judge: atLeast(100_000, ' points/s'),
   },
 ];
 
