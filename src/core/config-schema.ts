@@ -192,7 +192,7 @@ export const configSchema = z
         maxPendingPoints: int(1000, 100_000_000).default(200_000),
         /**
          * Largest write transaction. SQLite writes block the event loop, so this bounds that pause
-         * (about 0.2 s at 20,000 points); larger is cheaper per point but slower to acknowledge.
+         * (about 0.1 s at 20,000 points); larger is cheaper per point but slower to acknowledge.
          */
         maxBatchPoints: int(100, 1_000_000).default(20_000),
         /** How often the retention job deletes telemetry past each tenant's retention (docs/telemetry.md). */
