@@ -10,6 +10,8 @@ import type { Migration } from '../../store/sqlite/migrations.js';
  * those runs (v2 dropped the index on (series_id, ts) that served them: it
  * cost a third of the insert time). Since v3 a series key is an integer id
  * (series_keys) rather than the two strings: smaller rows, cheaper compares.
+ * Since v4 writes go to recent_points first and are folded into points and the
+ * rollups in bulk (telemetry-store.ts, "Recent points").
  */
 export const TELEMETRY_MIGRATIONS: readonly Migration[] = [
   {

@@ -151,9 +151,11 @@ const UPSERT_ROLLUP = Object.fromEntries(
 /**
  * Telemetry in one SQLite file (WAL). Every method does its work synchronously
  * inside one transaction, so a write is atomic and durable (on disk by default:
- * SqliteFile syncs the WAL) when its promise resolves. Rollups are kept by adding each new
- * point to its buckets; a replaced point instead rebuilds its buckets from the
- * raw points, as does retention for the bucket the cutoff falls in.
+ * SqliteFile syncs the WAL) when its promise resolves. A write's points wait in
+ * recent_points until a fold (see "Recent points" above) adds them to their
+ * rollup buckets and moves them; a replaced folded point instead rebuilds its
+ * buckets from the raw points, as does retention for the bucket the cutoff
+ * falls in.
  */
 export class SqliteTelemetryStore implements TelemetryStore {
   readonly dialect = 'sqlite' as const;
