@@ -155,13 +155,13 @@ describe('SqliteTelemetryStore', () => {
   });
 
   describe('recent points and the fold', () => {
-    /** Key `key`'s point `i` ms after T0, its value i. */
-    const point = (key: string, i: number): DataPoint => ({
+    /** Key `key`'s point `i` ms after T0, its value i unless given. */
+    const point = (key: string, i: number, value: DataPoint['value'] = i): DataPoint => ({
       tenantId: 't1',
       seriesId: 'd1',
       key,
       ts: T0 + i,
-      value: i,
+      value,
     });
     const rows = (path: string, table: string) => {
       const db = new Database(path, { readonly: true });
@@ -218,17 +218,10 @@ describe('SqliteTelemetryStore', () => {
       const path = tempDbPath();
       const store = SqliteTelemetryStore.open(path);
       try {
-        const at = (ts: number, value: number): DataPoint => ({
-          tenantId: 't1',
-          seriesId: 'd1',
-          key: 'k',
-          ts,
-          value,
-        });
-        await store.write([at(T0, 1), at(T0 + 1000, 2)]);
+        await store.write([point('k', 0, 1), point('k', 1000, 2)]);
         await store.foldRecent();
-        await store.write([at(T0 + 2000, 4)]);
-        await store.write([at(T0 + 1000, 20), at(T0 + 2000, 40)]);
+        await store.write([point('k', 2000, 4)]);
+        await store.write([point('k', 1000, 20), point('k', 2000, 40)]);
         assert.equal(rows(path, 'points'), 2, 'the folded point replaced, not added');
         assert.equal(rows(path, 'recent_points'), 1);
         const sum = async () =>
@@ -266,20 +259,13 @@ describe('SqliteTelemetryStore', () => {
         }
       };
       try {
-        const at = (ts: number, value: number): DataPoint => ({
-          tenantId: 't1',
-          seriesId: 'd1',
-          key: 'k',
-          ts,
-          value,
-        });
-        await store.write([at(T0, 1), at(T0 + 1000, 2)]);
-        await store.write([at(T0 + 2000, 3)]);
+        await store.write([point('k', 0, 1), point('k', 1000, 2)]);
+        await store.write([point('k', 2000, 3)]);
         assert.deepEqual(stored(), [T0, 1], "the key's row is made with its first point");
         assert.deepEqual(await store.latest('d1'), [{ key: 'k', ts: T0 + 2000, value: 3 }]);
         await store.foldRecent();
         assert.deepEqual(stored(), [T0 + 2000, 3]);
-        await store.write([at(T0 + 3000, 4)]);
+        await store.write([point('k', 3000, 4)]);
         assert.equal(await store.deleteBefore({ tenantId: 't1' }, T0 + HOUR), 4);
         assert.deepEqual(stored(), [T0 + 3000, 4], 'retention keeps the newest value it removes');
         assert.deepEqual(await store.latest('d1'), [{ key: 'k', ts: T0 + 3000, value: 4 }]);
@@ -323,14 +309,7 @@ describe('SqliteTelemetryStore', () => {
       try {
         // The fold's first write goes to a table that is gone.
         side.exec('ALTER TABLE rollup_1h RENAME TO rollup_1h_away');
-        const at = (ts: number): DataPoint => ({
-          tenantId: 't1',
-          seriesId: 'd1',
-          key: 'k',
-          ts,
-          value: ts - T0,
-        });
-        await store.write([at(T0), at(T0 + 1000)]);
+        await store.write([point('k', 0), point('k', 1000)]);
         const line = await logged;
         assert.equal(line.msg, 'telemetry fold failed; retrying');
         assert.match(String((line.err as { message: string }).message), /rollup_1h/);

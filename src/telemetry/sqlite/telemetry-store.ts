@@ -233,13 +233,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   latest(seriesId: string, keys?: string[]): Promise<LatestValue[]> {
-    // One snapshot: a fold (from a writer on another connection) moves values between the two reads.
-    return this.file.run('read latest values', () =>
-      this.db.transaction(() => this.latestTx(seriesId, keys)).deferred(),
-    );
+    return this.file.run('read latest values', () => this.readLatest(seriesId, keys));
   }
 
-  private latestTx(seriesId: string, keys?: string[]): LatestValue[] {
+  private readLatest(seriesId: string, keys?: string[]): LatestValue[] {
     const stored = keys?.length
       ? this.all<PointRow>(
           `SELECT key, ts, value_type, value_num, value_text FROM latest
@@ -274,10 +271,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   query(q: RangeQuery): Promise<{ points: DataPoint[]; next?: string }> {
-    return this.file.run('query telemetry', () => this.db.transaction(() => this.queryTx(q)).deferred());
+    return this.file.run('query telemetry', () => this.readPage(q));
   }
 
-  private queryTx(q: RangeQuery): { points: DataPoint[]; next?: string } {
+  private readPage(q: RangeQuery): { points: DataPoint[]; next?: string } {
     checkRange(q.from, q.to);
     const limit = pageLimit(q.limit);
     const desc = q.order === 'desc';
