@@ -293,6 +293,24 @@ describe('SqliteTelemetryStore', () => {
       }
     });
 
+    it("counts a key's recent points left by an earlier run towards its bound", async () => {
+      const path = tempDbPath();
+      const opts = { synchronous: 'normal', foldKeyAtPoints: 10 } as const;
+      const first = SqliteTelemetryStore.open(path, opts);
+      await first.write(Array.from({ length: 8 }, (_, i) => point('k', i)));
+      await first.close();
+      const store = SqliteTelemetryStore.open(path, opts);
+      try {
+        await store.write([point('k', 8)]);
+        assert.equal(rows(path, 'recent_points'), 9);
+        await store.write([point('k', 9)]);
+        assert.equal(rows(path, 'points'), 10, 'folded at 8 + 2, not at 10 more');
+        assert.equal(rows(path, 'recent_points'), 0);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('logs a failed fold and keeps the points recent, readable, and folded once the fold can run', async () => {
       const path = tempDbPath();
       let failed: (line: Record<string, unknown>) => void = () => undefined;

@@ -496,9 +496,14 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if (state === undefined) {
       const newest = this.file.statement('SELECT max(ts) FROM points WHERE sk = ?').pluck().get(sk) as
         number | null;
-      // Recent points from before a restart are not counted: the fold of every key moves them.
-      state = { newestFolded: newest ?? Number.NEGATIVE_INFINITY, recent: 0 };
+      // Points left recent by an earlier run (or a failed fold) count too.
+      const recent = this.file
+        .statement('SELECT count(*) FROM recent_points WHERE sk = ?')
+        .pluck()
+        .get(sk) as number;
+      state = { newestFolded: newest ?? Number.NEGATIVE_INFINITY, recent };
       this.keyStates.set(sk, state);
+      if (recent >= this.foldKeyAt) this.hotKeys.push(sk);
     }
     return state;
   }
