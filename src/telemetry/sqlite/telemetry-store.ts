@@ -369,10 +369,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
           let removed = 0;
           for (const t of targets) {
             if (scope.exceptKeys?.includes(t.key)) continue;
-            const sk = this.file
-              .statement('SELECT id FROM series_keys WHERE series_id = ? AND key = ?')
-              .pluck()
-              .get(t.series_id, t.key) as number | undefined;
+            const sk = this.findSeriesKeyId(t.series_id, t.key);
             if (sk === undefined) continue;
             // Latest values are kept: the recent points about to go may hold the newest.
             this.sumRecent({ from: sk, to: sk + 1 });
@@ -538,10 +535,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
    */
   private foldHotKeys(): void {
     try {
-      for (let sk = this.hotKeys.at(-1); sk !== undefined; sk = this.hotKeys.at(-1)) {
-        this.foldRange(sk, sk + 1);
-        this.hotKeys.pop();
-      }
+      while (this.foldHotKey());
     } catch (err) {
       this.logger?.error({ err }, 'telemetry fold failed; retrying');
     }
@@ -551,11 +545,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.foldScheduled = undefined;
     if (!this.db.open) return;
     try {
-      const hot = this.hotKeys.at(-1);
-      if (hot !== undefined) {
-        this.foldRange(hot, hot + 1);
-        this.hotKeys.pop();
-      } else if (!this.foldStep()) {
+      if (!this.foldHotKey() && !this.foldStep()) {
         // Through: the count is exact again (a write replacing a recent point counted it twice).
         this.foldFrom = 0;
         this.recentCount = this.file.statement('SELECT count(*) FROM recent_points').pluck().get() as number;
@@ -568,6 +558,15 @@ export class SqliteTelemetryStore implements TelemetryStore {
       return;
     }
     this.scheduleFold();
+  }
+
+  /** Folds one busy key, if there is one; it stays listed if its fold fails. */
+  private foldHotKey(): boolean {
+    const sk = this.hotKeys.at(-1);
+    if (sk === undefined) return false;
+    this.foldRange(sk, sk + 1);
+    this.hotKeys.pop();
+    return true;
   }
 
   /**
@@ -620,14 +619,18 @@ export class SqliteTelemetryStore implements TelemetryStore {
     }
   }
 
+  private findSeriesKeyId(seriesId: string, key: string): number | undefined {
+    return this.file
+      .statement('SELECT id FROM series_keys WHERE series_id = ? AND key = ?')
+      .pluck()
+      .get(seriesId, key) as number | undefined;
+  }
+
   /** The id of a series key, made on its first point (inside the write's transaction). */
   private seriesKeyId(seriesId: string, key: string): number {
     let id = this.seriesKeyIds.get(seriesId, key);
     if (id === undefined) {
-      id = (this.file
-        .statement('SELECT id FROM series_keys WHERE series_id = ? AND key = ?')
-        .pluck()
-        .get(seriesId, key) ??
+      id = (this.findSeriesKeyId(seriesId, key) ??
         this.file
           .statement('INSERT INTO series_keys (series_id, key) VALUES (?, ?) RETURNING id')
           .pluck()
