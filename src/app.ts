@@ -128,7 +128,11 @@ export async function startHalyard(config: Config, opts: StartHalyardOptions = {
   const maxSkewMs = config.telemetry.maxSkewSeconds * 1000;
   let channelStore: ChannelStore;
   try {
-    channelStore = await openChannelStore(config.database.url, config.dataDir);
+    channelStore = await openChannelStore(
+      config.database.url,
+      config.dataDir,
+      logger.child({ component: 'thingspeak-store' }),
+    );
   } catch (err) {
     await telemetryStore.close();
     await registryStore.close();

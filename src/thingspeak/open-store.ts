@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Logger } from '../core/logger.js';
 import type { ChannelStore } from './store.js';
 
 /**
@@ -8,11 +9,13 @@ import type { ChannelStore } from './store.js';
 export async function openChannelStore(
   databaseUrl: string | undefined,
   dataDir: string,
+  logger?: Logger,
 ): Promise<ChannelStore> {
   if (databaseUrl !== undefined) {
     const { PostgresChannelStore } = await import('./postgres/channel-store.js');
     return PostgresChannelStore.open(databaseUrl);
   }
   const { SqliteChannelStore } = await import('./sqlite/channel-store.js');
-  return SqliteChannelStore.open(join(dataDir, 'thingspeak.db'));
+  // The logger reports a failed fold of recent entries (the appends report their own errors).
+  return SqliteChannelStore.open(join(dataDir, 'thingspeak.db'), { logger });
 }

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { pino } from 'pino';
 import Database from 'better-sqlite3';
+import { countRows, errorCatchingLogger } from '../../../test/helpers/sqlite.js';
 import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { schemaVersion } from '../../store/sqlite/migrations.js';
 import { describeTelemetryStoreConformance } from '../store.suite.js';
@@ -163,14 +162,6 @@ describe('SqliteTelemetryStore', () => {
       ts: T0 + i,
       value,
     });
-    const rows = (path: string, table: string) => {
-      const db = new Database(path, { readonly: true });
-      try {
-        return db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
-      } finally {
-        db.close();
-      }
-    };
     // Two keys, a point every 20 s over 3 hours, a string now and then.
     const seedPoints = (): DataPoint[] =>
       Array.from({ length: 540 }, (_, i) => ({
@@ -197,17 +188,17 @@ describe('SqliteTelemetryStore', () => {
       try {
         const points = seedPoints();
         await store.write(points);
-        assert.equal(rows(path, 'recent_points'), points.length);
-        assert.equal(rows(path, 'points'), 0);
-        assert.equal(rows(path, 'rollup_1m'), 0);
+        assert.equal(countRows(path, 'recent_points'), points.length);
+        assert.equal(countRows(path, 'points'), 0);
+        assert.equal(countRows(path, 'rollup_1m'), 0);
         const before = await answers(store);
         assert.equal((before[0] as DataPoint[]).length, points.length);
 
         await store.foldRecent();
-        assert.equal(rows(path, 'recent_points'), 0);
-        assert.equal(rows(path, 'points'), points.length);
-        assert.equal(rows(path, 'rollup_1m'), 2 * 180, 'a bucket per key and minute');
-        assert.equal(rows(path, 'rollup_1h'), 2 * 3);
+        assert.equal(countRows(path, 'recent_points'), 0);
+        assert.equal(countRows(path, 'points'), points.length);
+        assert.equal(countRows(path, 'rollup_1m'), 2 * 180, 'a bucket per key and minute');
+        assert.equal(countRows(path, 'rollup_1h'), 2 * 3);
         assert.deepEqual(await answers(store), before);
       } finally {
         await store.close();
@@ -222,8 +213,8 @@ describe('SqliteTelemetryStore', () => {
         await store.foldRecent();
         await store.write([point('k', 2000, 4)]);
         await store.write([point('k', 1000, 20), point('k', 2000, 40)]);
-        assert.equal(rows(path, 'points'), 2, 'the folded point replaced, not added');
-        assert.equal(rows(path, 'recent_points'), 1);
+        assert.equal(countRows(path, 'points'), 2, 'the folded point replaced, not added');
+        assert.equal(countRows(path, 'recent_points'), 1);
         const sum = async () =>
           (
             await store.aggregate({
@@ -238,7 +229,7 @@ describe('SqliteTelemetryStore', () => {
         assert.deepEqual(await sum(), [[61, 3]]);
         await store.foldRecent();
         assert.deepEqual(await sum(), [[61, 3]]);
-        assert.equal(rows(path, 'points'), 3);
+        assert.equal(countRows(path, 'points'), 3);
       } finally {
         await store.close();
       }
@@ -283,11 +274,15 @@ describe('SqliteTelemetryStore', () => {
           ...Array.from({ length: 9 }, (_, i) => point('quiet', i)),
         ]);
         // Folded before the write returns: a loop of writes that never yields must not pile a key up.
-        assert.equal(rows(path, 'points'), 12, "the busy key's points");
-        assert.equal(rows(path, 'recent_points'), 9, "the quiet key's points");
+        assert.equal(countRows(path, 'points'), 12, "the busy key's points");
+        assert.equal(countRows(path, 'recent_points'), 9, "the quiet key's points");
         await store.write([point('quiet', 9), point('busy', 12)]);
-        assert.equal(rows(path, 'points'), 22, 'the quiet key reached 10 too; the busy one counts afresh');
-        assert.equal(rows(path, 'recent_points'), 1);
+        assert.equal(
+          countRows(path, 'points'),
+          22,
+          'the quiet key reached 10 too; the busy one counts afresh',
+        );
+        assert.equal(countRows(path, 'recent_points'), 1);
       } finally {
         await store.close();
       }
@@ -302,10 +297,10 @@ describe('SqliteTelemetryStore', () => {
       const store = SqliteTelemetryStore.open(path, opts);
       try {
         await store.write([point('k', 8)]);
-        assert.equal(rows(path, 'recent_points'), 9);
+        assert.equal(countRows(path, 'recent_points'), 9);
         await store.write([point('k', 9)]);
-        assert.equal(rows(path, 'points'), 10, 'folded at 8 + 2, not at 10 more');
-        assert.equal(rows(path, 'recent_points'), 0);
+        assert.equal(countRows(path, 'points'), 10, 'folded at 8 + 2, not at 10 more');
+        assert.equal(countRows(path, 'recent_points'), 0);
       } finally {
         await store.close();
       }
@@ -313,25 +308,17 @@ describe('SqliteTelemetryStore', () => {
 
     it('logs a failed fold and keeps the points recent, readable, and folded once the fold can run', async () => {
       const path = tempDbPath();
-      let failed: (line: Record<string, unknown>) => void = () => undefined;
-      const logged = new Promise<Record<string, unknown>>((resolve) => (failed = resolve));
-      const sink = new Writable({
-        write(chunk: Buffer, _enc, done) {
-          const line = JSON.parse(chunk.toString()) as Record<string, unknown>;
-          if (line.level === 50) failed(line);
-          done();
-        },
-      });
-      const store = SqliteTelemetryStore.open(path, { foldAtPoints: 2, logger: pino(sink) });
+      const { logger, firstError } = errorCatchingLogger();
+      const store = SqliteTelemetryStore.open(path, { foldAtPoints: 2, logger });
       const side = new Database(path);
       try {
         // The fold's first write goes to a table that is gone.
         side.exec('ALTER TABLE rollup_1h RENAME TO rollup_1h_away');
         await store.write([point('k', 0), point('k', 1000)]);
-        const line = await logged;
+        const line = await firstError;
         assert.equal(line.msg, 'telemetry fold failed; retrying');
         assert.match(String((line.err as { message: string }).message), /rollup_1h/);
-        assert.equal(rows(path, 'recent_points'), 2);
+        assert.equal(countRows(path, 'recent_points'), 2);
         const { points } = await store.query({ seriesId: 'd1', from: T0, to: T0 + HOUR });
         assert.deepEqual(
           points.map((p) => p.value),
@@ -339,8 +326,8 @@ describe('SqliteTelemetryStore', () => {
         );
         side.exec('ALTER TABLE rollup_1h_away RENAME TO rollup_1h');
         await store.foldRecent();
-        assert.equal(rows(path, 'recent_points'), 0);
-        assert.equal(rows(path, 'rollup_1h'), 1);
+        assert.equal(countRows(path, 'recent_points'), 0);
+        assert.equal(countRows(path, 'rollup_1h'), 1);
       } finally {
         side.close();
         await store.close();
@@ -356,17 +343,17 @@ describe('SqliteTelemetryStore', () => {
       });
       try {
         await store.write(['a', 'b', 'c'].flatMap((key) => [0, 1, 2, 3, 4].map((i) => point(key, i))));
-        assert.equal(rows(path, 'recent_points'), 15, 'below the threshold nothing moves');
+        assert.equal(countRows(path, 'recent_points'), 15, 'below the threshold nothing moves');
         await store.write(['d', 'e'].flatMap((key) => [0, 1, 2, 3, 4].map((i) => point(key, i))));
         const moved: number[] = [];
-        for (let turn = 0; turn < 50 && rows(path, 'recent_points') > 0; turn++) {
+        for (let turn = 0; turn < 50 && countRows(path, 'recent_points') > 0; turn++) {
           await new Promise((resolve) => setImmediate(resolve));
-          moved.push(rows(path, 'points'));
+          moved.push(countRows(path, 'points'));
         }
         // A key's 5 points exceed a step of 4: each step moves one key whole.
         assert.deepEqual(moved, [5, 10, 15, 20, 25]);
-        assert.equal(rows(path, 'recent_points'), 0);
-        assert.equal(rows(path, 'rollup_1m'), 5);
+        assert.equal(countRows(path, 'recent_points'), 0);
+        assert.equal(countRows(path, 'rollup_1m'), 5);
       } finally {
         await store.close();
       }

@@ -2,7 +2,8 @@ import type { Migration } from '../../store/sqlite/migrations.js';
 
 /**
  * The ThingSpeak schema in its own file (thingspeak.db, its own PRAGMA
- * user_version). Append-only; ../postgres/migrations.ts mirrors it.
+ * user_version). Append-only; ../postgres/migrations.ts mirrors it, except for
+ * the recent entries (version 3), which only SQLite's write path has.
  * AUTOINCREMENT: a deleted channel's id is never handed out again.
  */
 export const THINGSPEAK_MIGRATIONS: readonly Migration[] = [
@@ -66,6 +67,27 @@ export const THINGSPEAK_MIGRATIONS: readonly Migration[] = [
       db.exec(`
         ALTER TABLE thingspeak_channels ADD COLUMN mirrored_entry_id INTEGER NOT NULL DEFAULT 0;
         UPDATE thingspeak_channels SET mirrored_entry_id = last_entry_id;
+      `);
+    },
+  },
+  {
+    version: 3,
+    description: 'thingspeak: recent entries, appended in arrival order and folded into the entries',
+    up(db) {
+      // The entries' columns without their keys and index: an append dirties the last page only.
+      db.exec(`
+        CREATE TABLE thingspeak_recent_entries (
+          seq        INTEGER PRIMARY KEY,
+          channel_id INTEGER NOT NULL,
+          entry_id   INTEGER NOT NULL,
+          created_at INTEGER NOT NULL,
+          field1 TEXT, field2 TEXT, field3 TEXT, field4 TEXT,
+          field5 TEXT, field6 TEXT, field7 TEXT, field8 TEXT,
+          status     TEXT,
+          latitude   REAL,
+          longitude  REAL,
+          elevation  REAL
+        );
       `);
     },
   },
