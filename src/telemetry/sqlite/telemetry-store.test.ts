@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { countRows, errorCatchingLogger } from '../../../test/helpers/sqlite.js';
+import { countRows, capturingLogger } from '../../../test/helpers/sqlite.js';
 import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { schemaVersion } from '../../store/sqlite/migrations.js';
 import { describeTelemetryStoreConformance } from '../store.suite.js';
@@ -306,10 +306,10 @@ describe('SqliteTelemetryStore', () => {
       }
     });
 
-    it('logs a failed fold and keeps the points recent, readable, and folded once the fold can run', async () => {
+    it('logs a failed fold once and keeps the points recent, readable, and folded once the fold can run', async () => {
       const path = tempDbPath();
-      const { logger, firstError } = errorCatchingLogger();
-      const store = SqliteTelemetryStore.open(path, { foldAtPoints: 2, logger });
+      const { logger, lines, firstError } = capturingLogger();
+      const store = SqliteTelemetryStore.open(path, { foldAtPoints: 2, foldKeyAtPoints: 3, logger });
       const side = new Database(path);
       try {
         // The fold's first write goes to a table that is gone.
@@ -318,16 +318,24 @@ describe('SqliteTelemetryStore', () => {
         const line = await firstError;
         assert.equal(line.msg, 'telemetry fold failed; retrying');
         assert.match(String((line.err as { message: string }).message), /rollup_1h/);
-        assert.equal(countRows(path, 'recent_points'), 2);
+        // Two writes that make the key busy: each tries its fold before it returns, and fails.
+        await store.write([point('k', 2000)]);
+        await store.write([point('k', 3000)]);
+        assert.equal(countRows(path, 'recent_points'), 4);
         const { points } = await store.query({ seriesId: 'd1', from: T0, to: T0 + HOUR });
         assert.deepEqual(
           points.map((p) => p.value),
-          [0, 1000],
+          [0, 1000, 2000, 3000],
         );
         side.exec('ALTER TABLE rollup_1h_away RENAME TO rollup_1h');
         await store.foldRecent();
         assert.equal(countRows(path, 'recent_points'), 0);
         assert.equal(countRows(path, 'rollup_1h'), 1);
+        assert.deepEqual(
+          lines.filter((l) => l.level === 50 || l.msg === 'telemetry folds again').map((l) => l.msg),
+          ['telemetry fold failed; retrying', 'telemetry folds again'],
+          'one error for three failed folds, then the recovery',
+        );
       } finally {
         side.close();
         await store.close();

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { HalyardError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { FailureStreak } from '../../store/failure-streak.js';
 import type { Bucket, DataPoint, LatestValue } from '../model.js';
 import { checkPoints, checkRange, decodeCursor, encodeValue, pageLimit } from '../sql/codec.js';
 import {
@@ -180,7 +181,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private readonly foldAt: number;
   private readonly foldKeyAt: number;
   private readonly foldStepPoints: number;
-  private readonly logger: Logger | undefined;
+  /** A failing fold is logged once, and its recovery, not each retry. */
+  private readonly folds: FailureStreak;
 
   private constructor(
     private readonly file: SqliteFile,
@@ -189,7 +191,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.foldAt = opts.foldAtPoints ?? FOLD_AT_POINTS;
     this.foldKeyAt = opts.foldKeyAtPoints ?? FOLD_KEY_AT_POINTS;
     this.foldStepPoints = opts.foldStepPoints ?? FOLD_STEP_POINTS;
-    this.logger = opts.logger;
+    this.folds = new FailureStreak(opts.logger, 'telemetry fold failed; retrying', 'telemetry folds again');
     this.recentCount = file.statement('SELECT count(*) FROM recent_points').pluck().get() as number;
     // Per connection, in memory or a temporary file: a fold's sums, never part of the database.
     file.db.exec(`CREATE TEMP TABLE fold_buckets (
@@ -537,7 +539,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     try {
       while (this.foldHotKey());
     } catch (err) {
-      this.logger?.error({ err }, 'telemetry fold failed; retrying');
+      this.folds.failed(err);
     }
   }
 
@@ -552,7 +554,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       }
     } catch (err) {
       this.forgetIds();
-      this.logger?.error({ err }, 'telemetry fold failed; retrying');
+      this.folds.failed(err);
       const retry = setTimeout(() => this.foldNext(), FOLD_RETRY_MS);
       this.foldScheduled = () => clearTimeout(retry);
       return;
@@ -609,6 +611,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
         this.recentCount -= this.exec('DELETE FROM recent_points WHERE sk >= @from AND sk < @to', range);
       })
       .immediate();
+    this.folds.succeeded();
     for (const { sk, ts } of newest) {
       const state = this.keyStates.get(sk);
       if (state === undefined) this.keyStates.set(sk, { newestFolded: ts, recent: 0 });

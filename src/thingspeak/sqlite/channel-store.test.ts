@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { countRows, errorCatchingLogger } from '../../../test/helpers/sqlite.js';
+import { countRows, capturingLogger } from '../../../test/helpers/sqlite.js';
 import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { describeChannelStoreConformance } from '../store.suite.js';
 import { append, entry, newChannel, T0 } from '../store-suite/fixtures.js';
@@ -114,7 +114,7 @@ describe('the SQLite channel store', () => {
 
   it('logs a fold that fails once, keeps the entries, and folds them once it can', async () => {
     const path = tempDbPath();
-    const { logger, firstError } = errorCatchingLogger();
+    const { logger, lines, firstError } = capturingLogger();
     const store = openStore({ foldAtEntries: 2, logger }, path);
     const side = new Database(path);
     try {
@@ -128,10 +128,19 @@ describe('the SQLite channel store', () => {
       assert.equal(line.msg, 'could not fold recent channel entries; retrying');
       assert.match(String((line.err as { message: string }).message), /no folding today/);
       assert.equal(recent(path), 2);
+      await append(store, entry(c.id, T0 + 2, { field1: '3' }), T0);
+      assert.equal(recent(path), 3, 'the fold after the next group failed too');
       await assert.rejects(store.lastEntry(c.id), { code: 'STORE_FAILURE', message: /no folding today/ });
       side.exec('DROP TRIGGER refuse');
-      await append(store, entry(c.id, T0 + 2, { field1: '3' }), T0);
-      assert.deepEqual([recent(path), folded(path)], [0, 3]);
+      await append(store, entry(c.id, T0 + 3, { field1: '4' }), T0);
+      assert.deepEqual([recent(path), folded(path)], [0, 4]);
+      assert.deepEqual(
+        lines
+          .filter((l) => l.level !== 30 || l.msg === 'recent channel entries fold again')
+          .map((l) => l.msg),
+        ['could not fold recent channel entries; retrying', 'recent channel entries fold again'],
+        'one error for the two failed folds, then the recovery',
+      );
     } finally {
       side.close();
       await store.close();

@@ -24,6 +24,7 @@ import type { ChannelStore, EntryQuery, GroupAppend } from '../store.js';
 import { THINGSPEAK_MIGRATIONS } from './migrations.js';
 import { SqliteFile } from '../../store/sqlite/sqlite-file.js';
 import { sqliteStoreError } from '../../store/sqlite/open-database.js';
+import { FailureStreak } from '../../store/failure-streak.js';
 
 export interface SqliteChannelStoreOptions {
   synchronous?: 'full' | 'normal';
@@ -75,8 +76,7 @@ export class SqliteChannelStore implements ChannelStore {
   private readonly newestCreatedAt = new Map<number, number>();
   /** Rows in thingspeak_recent_entries. */
   private recentEntries = 0;
-  /** Set while folds fail, so that a failing fold is logged once, not once per group. */
-  private foldFailing = false;
+  private readonly folds: FailureStreak;
 
   private constructor(
     private readonly file: SqliteFile,
@@ -84,6 +84,11 @@ export class SqliteChannelStore implements ChannelStore {
   ) {
     this.db = file.db;
     this.foldAtEntries = opts.foldAtEntries ?? 4096;
+    this.folds = new FailureStreak(
+      opts.logger,
+      'could not fold recent channel entries; retrying',
+      'recent channel entries fold again',
+    );
     this.resetWriteState();
     this.foldRecent();
   }
@@ -341,11 +346,9 @@ export class SqliteChannelStore implements ChannelStore {
   private foldAfterAppend(): void {
     try {
       this.foldRecent();
-      this.foldFailing = false;
+      this.folds.succeeded();
     } catch (err) {
-      if (!this.foldFailing)
-        this.opts.logger?.error({ err }, 'could not fold recent channel entries; retrying');
-      this.foldFailing = true;
+      this.folds.failed(err);
     }
   }
 
