@@ -100,6 +100,41 @@ export function entryTests(ctx: SuiteContext): void {
     );
   });
 
+  it('gives every channel gapless entry ids under many concurrent groups', async () => {
+    const channels = await Promise.all(
+      Array.from({ length: 8 }, () => ctx.store.createChannel(newChannel())),
+    );
+    // 10 groups of 64 in flight at once, as the group commit's callers would send them at most, plus
+    // one append at a used time in each group, which must fail alone.
+    const groups = Array.from({ length: 10 }, (_, g) => [
+      ...Array.from({ length: 64 }, (_, i) => {
+        const n = g * 64 + i;
+        const c = channels[n % channels.length];
+        return { entry: entry(c.id, T0 + n, { field1: String(n) }), at: T0 + n, merge: false };
+      }),
+      { entry: entry(channels[0].id, T0, { field1: 'taken' }), at: T0, merge: false },
+    ]);
+    const outcomes = (await Promise.all(groups.map((g) => ctx.store.appendGroup(g)))).flat();
+    const failed = outcomes.filter((o) => 'error' in o).map((o) => (o.error as { code?: string }).code);
+    // Exactly one of the 11 appends at T0 wins (on PostgreSQL not necessarily the first group's).
+    assert.deepEqual(failed, Array<string>(10).fill('CONFLICT'));
+    for (const c of channels) {
+      const stored = await ctx.store.entries({ channelId: c.id, limit: 1000 });
+      assert.deepEqual(
+        stored.map((e) => e.entryId),
+        Array.from({ length: stored.length }, (_, i) => i + 1),
+        `channel ${c.id}: ids 1..n in order`,
+      );
+      assert.equal((await ctx.store.getChannel(c.id))?.lastEntryId, stored.length);
+    }
+    const total = (
+      await Promise.all(channels.map((c) => ctx.store.entries({ channelId: c.id, limit: 1000 })))
+    )
+      .map((list) => list.length)
+      .reduce((a, b) => a + b);
+    assert.equal(total, 640, 'every append but the refused ones');
+  });
+
   it('merges into the entry at the same created_at, else appends', async () => {
     const c = await ctx.store.createChannel(newChannel());
     const first = await append(ctx.store, entry(c.id, T0, { field1: '1', field2: 'a' }), T0, true);
