@@ -170,6 +170,9 @@ describe('Channels', () => {
     assert.equal(await reason({ fields: {} }), 'invalid');
     assert.equal(await reason({ fields: { field1: 'x'.repeat(256) } }), 'invalid');
     assert.equal(await reason({ fields: {}, status: 'é'.repeat(128) }), 'invalid');
+    // 255 bytes are counted, not characters: 86 three-byte characters are 258, 85 are 255.
+    assert.equal(await reason({ fields: { field2: '€'.repeat(86) } }), 'invalid');
+    assert.equal(await reason({ fields: { field2: '€'.repeat(85) }, createdAt: T0 - 7 }), 'ok');
     assert.equal(await reason({ fields: {}, latitude: 91 }), 'invalid');
     assert.equal(await reason({ fields: {}, longitude: -181 }), 'invalid');
     assert.equal(await reason({ fields: { field1: 'x'.repeat(255) }, createdAt: T0 - 5 }), 'ok');

@@ -7,6 +7,8 @@
 
 export const FIELD_NUMBERS = [1, 2, 3, 4, 5, 6, 7, 8] as const;
 export type FieldNumber = (typeof FIELD_NUMBERS)[number];
+/** `field1`..`field8`, in order: the names made once, not on every update. */
+export const FIELD_KEYS = FIELD_NUMBERS.map((n) => `field${n}` as const);
 
 export interface Channel {
   /** Automatic and immutable, increasing from 1, like ThingSpeak's. */

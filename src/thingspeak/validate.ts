@@ -3,7 +3,7 @@
  * bytes (its string(255) columns), latitude ±90, longitude ±180.
  */
 import { HalyardError } from '../core/errors.js';
-import { FIELD_NUMBERS, type ChannelEntry } from './model.js';
+import { FIELD_KEYS, FIELD_NUMBERS, type ChannelEntry } from './model.js';
 import type { ChannelSettings, EntryInput } from './service.js';
 
 export const MAX_VALUE_BYTES = 255;
@@ -19,15 +19,15 @@ export function entryFromInput(
 ): { ok: true; entry: Omit<ChannelEntry, 'entryId'> } | { ok: false; message: string } {
   const fields: ChannelEntry['fields'] = {};
   let any = false;
-  for (const n of FIELD_NUMBERS) {
-    const v = input.fields[`field${n}`];
+  for (const key of FIELD_KEYS) {
+    const v = input.fields[key];
     if (v === undefined || v === '') continue;
-    if (Buffer.byteLength(v, 'utf8') > MAX_VALUE_BYTES) return bad(`field${n} is longer than 255 bytes`);
-    fields[`field${n}`] = v;
+    if (longerThanMaxValue(v)) return bad(`${key} is longer than 255 bytes`);
+    fields[key] = v;
     any = true;
   }
   const status = input.status === '' ? undefined : input.status;
-  if (status !== undefined && Buffer.byteLength(status, 'utf8') > MAX_VALUE_BYTES) {
+  if (status !== undefined && longerThanMaxValue(status)) {
     return bad('status is longer than 255 bytes');
   }
   const { latitude, longitude, elevation, createdAt } = input;
@@ -57,6 +57,10 @@ export function entryFromInput(
 }
 
 const bad = (message: string) => ({ ok: false as const, message });
+
+/** Over MAX_VALUE_BYTES in UTF-8; a UTF-16 unit takes at most 3 bytes, so short strings need no count. */
+const longerThanMaxValue = (v: string) =>
+  v.length * 3 > MAX_VALUE_BYTES && Buffer.byteLength(v, 'utf8') > MAX_VALUE_BYTES;
 
 function invalid(field: string, message: string): HalyardError {
   return new HalyardError('INVALID_INPUT', message, { field });

@@ -4,12 +4,15 @@
  * created_at in the request's time zone. `headers`, `twitter`, `tweet` and
  * `talkback_key` are accepted and ignored.
  */
-import { FIELD_NUMBERS } from '../model.js';
+import { FIELD_KEYS, FIELD_NUMBERS } from '../model.js';
 import type { EntryInput } from '../service.js';
 import type { Params } from './params.js';
 import { parseTime, type Zone } from './time.js';
 
 export class InputError extends Error {}
+
+/** `1`..`8`, the short field names some clients send. */
+const FIELD_NUMBER_NAMES = FIELD_NUMBERS.map(String);
 
 function num(v: string | undefined, name: string): number | undefined {
   if (v === undefined || v.trim() === '') return undefined;
@@ -21,10 +24,10 @@ function num(v: string | undefined, name: string): number | undefined {
 /** Throws InputError for a malformed number or time. */
 export function entryInput(p: Params, zone: Zone, epochTimes = false): EntryInput {
   const input: EntryInput = { fields: {} };
-  for (const n of FIELD_NUMBERS) {
-    const v = p[`field${n}`] ?? p[String(n)];
-    if (v !== undefined && v !== '') input.fields[`field${n}`] = v;
-  }
+  FIELD_KEYS.forEach((key, i) => {
+    const v = p[key] ?? p[FIELD_NUMBER_NAMES[i]];
+    if (v !== undefined && v !== '') input.fields[key] = v;
+  });
   const latitude = num(p.lat ?? p.latitude, 'latitude');
   const longitude = num(p.long ?? p.longitude, 'longitude');
   const elevation = num(p.elevation, 'elevation');

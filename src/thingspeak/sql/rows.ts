@@ -4,6 +4,7 @@
  * 0/1 in SQLite and BOOLEAN in PostgreSQL.
  */
 import {
+  FIELD_KEYS,
   FIELD_NUMBERS,
   type Channel,
   type ChannelEntry,
@@ -50,7 +51,7 @@ export interface KeyRow {
   created_at: number;
 }
 
-export const FIELD_COLUMNS = FIELD_NUMBERS.map((n) => `field${n}` as const);
+export const FIELD_COLUMNS = FIELD_KEYS;
 
 /** Entry columns in insert order. */
 export const ENTRY_COLUMNS = [
