@@ -59,12 +59,14 @@ describe('ChannelCache', () => {
   it('follows entries stored here: the newest entry id wins whatever order appends finish in', async () => {
     const store = fakeStore([channel(1, 4)], []);
     const cache = new ChannelCache(store, () => 0);
-    await cache.channel(1);
+    const loaded = await cache.channel(1);
     cache.noteEntry(1, 6, 600);
     cache.noteEntry(1, 5, 500);
     const c = await cache.channel(1);
     assert.deepEqual([c?.lastEntryId, c?.lastUpdateAt], [6, 600]);
     assert.equal(store.reads.channels, 1);
+    // The cache moved its own copy: the channel handed out on the load (a caller may hold it) is as it was.
+    assert.equal(loaded?.lastEntryId, 4);
   });
 
   it('forgets a channel and every key of it', async () => {

@@ -16,6 +16,10 @@ interface Cached<T> {
  * entries go first. Keys are found by the key as given, so a known key costs
  * no hashing; the process can open every key anyway (keys.ts), so holding
  * them adds nothing to what it holds.
+ *
+ * The channels it hands out are its own copies, and `noteEntry` moves their
+ * last entry id and update time in place (a copy per update cost more than
+ * the rest of the lookup): read them, do not keep them.
  */
 export class ChannelCache {
   /** By the key in clear. */
@@ -47,7 +51,7 @@ export class ChannelCache {
 
   /** The channel as it now is (after a settings change made here). */
   put(channel: Channel): void {
-    this.remember(this.channels, channel.id, channel);
+    this.remember(this.channels, channel.id, { ...channel });
   }
 
   /** A stored entry: later reads see its id and time without asking the store. */
@@ -55,7 +59,8 @@ export class ChannelCache {
     const cached = this.channels.get(channelId);
     // Appends finish in any order; the newest id wins.
     if (cached && entryId > cached.value.lastEntryId) {
-      cached.value = { ...cached.value, lastEntryId: entryId, lastUpdateAt: at };
+      cached.value.lastEntryId = entryId;
+      cached.value.lastUpdateAt = at;
     }
   }
 

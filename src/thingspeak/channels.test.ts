@@ -90,7 +90,7 @@ describe('Channels', () => {
     );
     assert.ok(out.ok);
     assert.equal(out.entry.entryId, 1);
-    assert.equal(out.channel.lastEntryId, 1);
+    assert.equal((await channels.getChannelById(c.channel.id))?.lastEntryId, 1);
     const id = c.channel.id;
     assert.deepEqual(
       sent.map((s) => s.topic),

@@ -195,7 +195,7 @@ export class Channels implements ChannelService, DeviceChannelSink {
     this.notify(channel, entry);
     if (this.opts.logger.isLevelEnabled('debug'))
       this.opts.logger.debug({ channelId: channel.id, entryId: entry.entryId, via }, 'channel updated');
-    return { ok: true, channel: { ...channel, lastEntryId: entry.entryId, lastUpdateAt: now }, entry };
+    return { ok: true, entry };
   }
 
   async bulkUpdate(
@@ -227,9 +227,8 @@ export class Channels implements ChannelService, DeviceChannelSink {
     if (last) this.cache.noteEntry(channel.id, last.entryId, now);
     for (const entry of stored) this.addMirror(channel, entry);
     await this.mirror.room();
-    const after = { ...channel, lastEntryId: last?.entryId ?? channel.lastEntryId, lastUpdateAt: now };
     // Bulk writes are not delivered to MQTT subscribers (ThingSpeak's rule).
-    return stored.map((entry) => ({ ok: true, channel: after, entry }));
+    return stored.map((entry) => ({ ok: true, entry }));
   }
 
   async createChannel(actor: Actor, settings: ChannelSettings): Promise<ChannelWithKeys> {

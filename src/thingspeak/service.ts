@@ -23,7 +23,7 @@ export interface EntryInput {
 }
 
 export type UpdateOutcome =
-  | { ok: true; channel: Channel; entry: ChannelEntry }
+  | { ok: true; entry: ChannelEntry }
   /** ThingSpeak answers these with body 0: HTTP 200 for rate-limited, 400 for a bad key. */
   | { ok: false; reason: 'rate-limited' | 'bad-key' | 'invalid'; message: string };
 
