@@ -14,7 +14,7 @@ import { ChannelCache } from './channel-cache.js';
 import { GroupCommit, type Settled } from './group-commit.js';
 import { MirrorWriter } from './mirror-writer.js';
 import { newChannelKey, openChannelKey } from './keys.js';
-import { FIELD_NUMBERS, type Channel, type ChannelEntry, type FieldNumber } from './model.js';
+import { FIELD_KEYS, type Channel, type ChannelEntry, type FieldNumber } from './model.js';
 import type {
   ChannelService,
   ChannelSettings,
@@ -486,10 +486,10 @@ function mirrorPoints(channel: Channel, e: ChannelEntry): DataPoint[] {
   const { tenantId } = channel;
   const seriesId = channelSeries(channel);
   const ts = e.createdAt;
-  for (const n of FIELD_NUMBERS) {
-    const v = e.fields[`field${n}`];
+  for (const field of FIELD_KEYS) {
+    const v = e.fields[field];
     if (v === undefined || v === null) continue;
-    const key = (channel.deviceId !== null ? channel.fields[`field${n}`] : null) ?? `field${n}`;
+    const key = (channel.deviceId !== null ? channel.fields[field] : null) ?? field;
     const trimmed = v.trim();
     const num = NUMERIC.test(trimmed) ? Number(trimmed) : NaN;
     into.push({ tenantId, seriesId, key, ts, value: Number.isFinite(num) ? num : v });

@@ -3,7 +3,7 @@
  * subscribers of channels/<id>/subscribe receive: every field1..8 key, values
  * as strings or null, location as strings, times in UTC seconds with `Z`.
  */
-import { FIELD_NUMBERS, type ChannelEntry } from './model.js';
+import { FIELD_KEYS, type ChannelEntry } from './model.js';
 
 export function thingSpeakTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -17,7 +17,7 @@ export function entryObject(entry: ChannelEntry): Record<string, string | number
     created_at: thingSpeakTime(entry.createdAt),
     entry_id: entry.entryId,
   };
-  for (const n of FIELD_NUMBERS) out[`field${n}`] = entry.fields[`field${n}`] ?? null;
+  for (const field of FIELD_KEYS) out[field] = entry.fields[field] ?? null;
   out.latitude = text(entry.latitude);
   out.longitude = text(entry.longitude);
   out.elevation = text(entry.elevation);

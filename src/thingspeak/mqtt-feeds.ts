@@ -21,9 +21,9 @@
 import type { Identity } from '../broker/auth.js';
 import type { Logger } from '../core/logger.js';
 import { entryObject } from './entry-json.js';
-import { FIELD_KEYS, toCsv, toXml, type ReadOptions } from './http/render.js';
+import { toCsv, toXml, type ReadOptions } from './http/render.js';
 import { UTC } from './http/time.js';
-import { FIELD_NUMBERS, type Channel, type ChannelEntry, type FieldNumber } from './model.js';
+import { FIELD_KEYS, type Channel, type ChannelEntry, type FieldNumber } from './model.js';
 import { inTenantOf } from './mqtt.js';
 import type { ChannelService } from './service.js';
 
@@ -117,9 +117,9 @@ export class ChannelFeeds {
     if (this.watchers.size === 0) return;
     const base = `channels/${channel.id}/subscribe`;
     this.send(base, JSON.stringify(entryObject(entry)), channel.tenantId);
-    for (const n of FIELD_NUMBERS) {
-      const v = entry.fields[`field${n}`];
-      if (v !== undefined && v !== null) this.send(`${base}/fields/field${n}`, v, channel.tenantId);
+    for (const field of FIELD_KEYS) {
+      const v = entry.fields[field];
+      if (v !== undefined && v !== null) this.send(`${base}/fields/${field}`, v, channel.tenantId);
     }
     for (const sub of this.legacy.get(channel.id)?.values() ?? []) {
       const payload = feedPayload(sub.form, entry);

@@ -3,7 +3,7 @@
  * bytes (its string(255) columns), latitude ±90, longitude ±180.
  */
 import { HalyardError } from '../core/errors.js';
-import { FIELD_KEYS, FIELD_NUMBERS, type ChannelEntry } from './model.js';
+import { FIELD_KEYS, type ChannelEntry } from './model.js';
 import type { ChannelSettings, EntryInput } from './service.js';
 
 export const MAX_VALUE_BYTES = 255;
@@ -78,7 +78,7 @@ export function checkSettings(s: ChannelSettings): void {
   text('metadata', s.metadata, 65_536);
   text('url', s.url, 2048);
   for (const [k, v] of Object.entries(s.fields ?? {})) {
-    if (!FIELD_NUMBERS.some((n) => `field${n}` === k)) throw invalid(k, `${k} is not a field`);
+    if (!(FIELD_KEYS as readonly string[]).includes(k)) throw invalid(k, `${k} is not a field`);
     if (v !== null && v.trim() === '') throw invalid(k, `${k} needs a name (null disables it)`);
     text(k, v, MAX_FIELD_NAME_LENGTH);
   }

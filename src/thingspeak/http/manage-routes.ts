@@ -10,7 +10,8 @@ import type { RegistryService } from '../../registry/service.js';
 import type { Actor } from '../../registry/service.js';
 import type { ChannelService, ChannelSettings } from '../service.js';
 import { apiKey, requestParams, type Params } from './params.js';
-import { FIELD_KEYS, managedChannel, toXml, type Json } from './render.js';
+import { FIELD_KEYS } from '../model.js';
+import { managedChannel, toXml, type Json } from './render.js';
 import { send, sendError, XML_NIL_ARRAY, type Format } from './reply.js';
 
 export interface ManageDeps {

@@ -4,14 +4,12 @@
  * appear"); values are strings or null, timestamps ISO with `Z` or an offset.
  */
 import { entryObject } from '../entry-json.js';
-import { FIELD_NUMBERS, type Channel, type ChannelEntry } from '../model.js';
+import { FIELD_KEYS, type Channel, type ChannelEntry } from '../model.js';
 import type { ChannelWithKeys, FieldKey } from '../service.js';
 import { csvTime, isoTime, type Zone } from './time.js';
 
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
-
-export const FIELD_KEYS: FieldKey[] = FIELD_NUMBERS.map((n) => `field${n}` as const);
 
 /** Decimals as Rails prints them: `40.0`, `-80.22`. */
 export function decimal(n: number | null): string | null {

@@ -51,14 +51,12 @@ export interface KeyRow {
   created_at: number;
 }
 
-export const FIELD_COLUMNS = FIELD_KEYS;
-
 /** Entry columns in insert order. */
 export const ENTRY_COLUMNS = [
   'channel_id',
   'entry_id',
   'created_at',
-  ...FIELD_COLUMNS,
+  ...FIELD_KEYS,
   'status',
   'latitude',
   'longitude',
@@ -119,7 +117,7 @@ export function channelColumns(
 
 export function entryFromRow(r: EntryRow): ChannelEntry {
   const fields: ChannelEntry['fields'] = {};
-  for (const f of FIELD_COLUMNS) fields[f] = r[f];
+  for (const f of FIELD_KEYS) fields[f] = r[f];
   return {
     channelId: Number(r.channel_id),
     entryId: r.entry_id,
@@ -138,7 +136,7 @@ export function entryValues(e: Omit<ChannelEntry, 'entryId'>, entryId: number): 
     e.channelId,
     entryId,
     e.createdAt,
-    ...FIELD_COLUMNS.map((f) => e.fields[f] ?? null),
+    ...FIELD_KEYS.map((f) => e.fields[f] ?? null),
     e.status,
     e.latitude,
     e.longitude,
@@ -152,7 +150,7 @@ export function entryValues(e: Omit<ChannelEntry, 'entryId'>, entryId: number): 
  * from an insert. `placeholders` are the dialect's, in ENTRY_COLUMNS order.
  */
 export function mergeEntrySql(placeholders: readonly string[]): string {
-  const merged = [...FIELD_COLUMNS, 'status', 'latitude', 'longitude', 'elevation'].map(
+  const merged = [...FIELD_KEYS, 'status', 'latitude', 'longitude', 'elevation'].map(
     (c) => `${c} = COALESCE(excluded.${c}, thingspeak_entries.${c})`,
   );
   return `INSERT INTO thingspeak_entries (${ENTRY_COLUMNS.join(', ')}) VALUES (${placeholders.join(', ')})
@@ -190,6 +188,6 @@ export const UNMIRRORED_ENTRIES = `SELECT e.* FROM thingspeak_channels AS c
 /** All eight fields, null where absent: the shape the stores read back. */
 export function normalFields(fields: ChannelEntry['fields']): ChannelEntry['fields'] {
   const out: ChannelEntry['fields'] = {};
-  for (const f of FIELD_COLUMNS) out[f] = fields[f] ?? null;
+  for (const f of FIELD_KEYS) out[f] = fields[f] ?? null;
   return out;
 }

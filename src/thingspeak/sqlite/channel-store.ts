@@ -80,7 +80,7 @@ export class SqliteChannelStore implements ChannelStore {
 
   private constructor(
     private readonly file: SqliteFile,
-    private readonly opts: SqliteChannelStoreOptions,
+    opts: SqliteChannelStoreOptions,
   ) {
     this.db = file.db;
     this.foldAtEntries = opts.foldAtEntries ?? 4096;
@@ -419,16 +419,10 @@ export class SqliteChannelStore implements ChannelStore {
       previous = row;
     }
     const entryId = previous + 1;
-    if (e.createdAt > this.newestOf(e.channelId)) {
-      this.file.statement(INSERT_RECENT).run(...entryValues(e, entryId));
-      this.recentEntries++;
-      this.newestCreatedAt.set(e.channelId, e.createdAt);
-      last.set(e.channelId, { entryId, at });
-      return { ...e, fields: normalFields(e.fields), entryId };
-    }
+    const latest = e.createdAt > this.newestOf(e.channelId);
     // Not the channel's latest: the entry it meets (conflict or merge) may still be recent.
-    this.foldRecent();
-    if (merge) {
+    if (!latest) this.foldRecent();
+    if (merge && !latest) {
       const stored = entryFromRow(
         this.file.statement(MERGE_ENTRY).get(...entryValues(e, entryId)) as EntryRow,
       );
@@ -436,7 +430,7 @@ export class SqliteChannelStore implements ChannelStore {
       return stored;
     }
     try {
-      this.file.statement(INSERT_ENTRY).run(...entryValues(e, entryId));
+      this.file.statement(latest ? INSERT_RECENT : INSERT_ENTRY).run(...entryValues(e, entryId));
     } catch (err) {
       if (isConstraint(err, 'UNIQUE') || isConstraint(err, 'PRIMARYKEY')) {
         throw new HalyardError(
@@ -446,6 +440,10 @@ export class SqliteChannelStore implements ChannelStore {
         );
       }
       throw err;
+    }
+    if (latest) {
+      this.recentEntries++;
+      this.newestCreatedAt.set(e.channelId, e.createdAt);
     }
     last.set(e.channelId, { entryId, at });
     return { ...e, fields: normalFields(e.fields), entryId };
