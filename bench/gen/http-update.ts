@@ -15,7 +15,15 @@
  * closed connection) is an error.
  */
 import net from 'node:net';
-import { CpuMeter, percentile, sleep, waitUntil, type CpuFigures } from './timing.js';
+import {
+  CpuMeter,
+  MainThreadMeter,
+  percentile,
+  sleep,
+  waitUntil,
+  type CpuFigures,
+  type MainThreadFigures,
+} from './timing.js';
 
 export interface HttpUpdateOptions {
   port: number;
@@ -45,6 +53,8 @@ export interface HttpUpdateResult {
   /** The first few distinct errors, for the report. */
   errorSamples: string[];
   cpu: CpuFigures;
+  /** Halyard's event-loop thread over the measured interval. */
+  mainThread: MainThreadFigures;
 }
 
 const CRLF2 = Buffer.from('\r\n\r\n');
@@ -178,11 +188,14 @@ export async function httpUpdateLoad(o: HttpUpdateOptions): Promise<HttpUpdateRe
     });
     for (const c of conns) c.send();
     const meter = new CpuMeter(o.brokerPid);
+    const mainMeter = new MainThreadMeter(o.brokerPid);
     await sleep(o.warmupMs);
     measuring = true;
     meter.start();
+    mainMeter.start();
     await sleep(o.durationMs);
     const cpu = meter.stop();
+    const mainThread = mainMeter.stop();
     measuring = false;
     stopped = true;
     await waitUntil(() => conns.every((c) => !c.inflight || c.closed), o.drainMs, 10);
@@ -208,6 +221,7 @@ export async function httpUpdateLoad(o: HttpUpdateOptions): Promise<HttpUpdateRe
       maxIdPerChannel,
       errorSamples,
       cpu,
+      mainThread,
     };
   } finally {
     stopped = true;

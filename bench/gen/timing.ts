@@ -67,6 +67,53 @@ export class CpuMeter {
   }
 }
 
+/** How a process's main thread spent a stretch of time, as fractions of it. */
+export interface MainThreadFigures {
+  /** On a CPU. */
+  running: number;
+  /** Ready to run, waiting for a CPU (another thread or process had it). */
+  waiting: number;
+  /** Neither: blocked, e.g. in epoll with nothing to do, or in a system call. */
+  asleep: number;
+}
+
+/**
+ * The main thread of a process (its thread id is the pid), from
+ * /proc/<pid>/task/<pid>/schedstat (ns on the CPU, ns waiting for one):
+ * whether a server short of its target is out of CPU or waiting for
+ * something (the disk, its clients).
+ */
+export class MainThreadMeter {
+  private t0 = 0;
+  private run0 = 0;
+  private wait0 = 0;
+
+  constructor(private readonly pid: number) {}
+
+  start(): void {
+    this.t0 = performance.now();
+    [this.run0, this.wait0] = schedstatNs(this.pid);
+  }
+
+  /** NaN figures where /proc has no schedstat (not Linux, or scheduler statistics off). */
+  stop(): MainThreadFigures {
+    const elapsedNs = (performance.now() - this.t0) * 1e6;
+    const [run, wait] = schedstatNs(this.pid);
+    const running = (run - this.run0) / elapsedNs;
+    const waiting = (wait - this.wait0) / elapsedNs;
+    return { running, waiting, asleep: Math.max(0, 1 - running - waiting) };
+  }
+}
+
+function schedstatNs(pid: number): [number, number] {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return [run, wait];
+  } catch {
+    return [NaN, NaN];
+  }
+}
+
 /** Busy time of all CPUs together in ms, from the first line of /proc/stat (ticks of 10 ms). */
 export function machineBusyMs(): number {
   try {

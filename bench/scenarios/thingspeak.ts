@@ -76,7 +76,13 @@ function metrics(r: HttpUpdateResult, lastIds: (number | null)[]): Metric[] {
   if (mismatched.length) problems.push(mismatched.slice(0, 3).join('; '));
   const loss = problems.length ? problems.join('; ') : null;
   const cpu = cpuFigures(r.cpu);
-  const extra = `${fmt(r.ok)} updates, sum of last_entry_id ${fmt(stored)}`;
+  const m = r.mainThread;
+  const pct = (x: number): string => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : '?');
+  // Why a run falls short: out of CPU (running, or waiting for a CPU) or waiting on the disk or the clients (asleep).
+  const extra =
+    `${fmt(r.ok)} updates, sum of last_entry_id ${fmt(stored)}; ` +
+    `Halyard CPU ${fmt((r.cpu.brokerCpu * 1e6) / r.requestsPerSec)} µs a request; its event loop ran ` +
+    `${pct(m.running)}, waited for a CPU ${pct(m.waiting)}, slept ${pct(m.asleep)}`;
   return [
     {
       key: KEY,
