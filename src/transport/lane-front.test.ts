@@ -23,6 +23,11 @@ describe('parseLaneHead', () => {
     });
     assert.equal(parseLaneHead('GET /lane HTTP/1.1\r\nHost: x')?.bodyLength, 0);
     assert.equal(parseLaneHead(head('Connection: keep-alive'))?.close, false);
+    assert.deepEqual(parseLaneHead(head('X-A:\tv w\t', 'X-Empty:'))?.headers, {
+      host: 'x',
+      'x-a': 'v w',
+      'x-empty': '',
+    });
   });
 
   it('leaves everything outside the subset to node:http', () => {
@@ -45,6 +50,13 @@ describe('parseLaneHead', () => {
       head(' folded: value'),
       head('X-A: a\u0000b'),
       head('X-A: caf\u00e9'),
+      head('X-\u00e9: v'),
+      head('X-A: a\nb'),
+      head('X-A'),
+      head(': v'),
+      head('HOST: y'),
+      head('Content-Type: a', 'content-type: b'),
+      head('X-Odd: 1', 'x-oDD: 2'),
       head(''),
     ]) {
       assert.equal(parseLaneHead(h), undefined, JSON.stringify(h));

@@ -30,7 +30,6 @@ const MAX_PIPELINED = 32;
 const CRLF2 = Buffer.from('\r\n\r\n');
 const EMPTY = Buffer.alloc(0);
 const REQUEST_LINE = /^(GET|POST) (\/[!-~]*) HTTP\/1\.1$/;
-const HEADER = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([ -~\t]*?)[ \t]*$/;
 
 export interface LaneRequest {
   method: string;
@@ -41,18 +40,57 @@ export interface LaneRequest {
   close: boolean;
 }
 
+/*
+ * The head is scanned by hand: a split and a regular expression per line cost
+ * 1.8 µs a head against 1.1 (a microbenchmark of the bench's `/update` heads),
+ * a few per cent of the whole update.
+ *
+ * Header names as devices send them, to their lower-case form: a name found
+ * here is a constant string, which V8 finds on the headers object far faster
+ * than a fresh lower-cased copy (that lookup was 40% of the parse).
+ */
+const COMMON_NAMES = new Map(
+  ['Host', 'Content-Type', 'Content-Length', 'Connection', 'User-Agent', 'Accept', 'Accept-Encoding'].flatMap(
+    (n) => [n, n.toLowerCase()].map((as) => [as, n.toLowerCase()] as const),
+  ),
+);
+
+/** RFC 9110 token characters, the only ones a header name may have. */
+const TOKEN = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+  TOKEN[c.charCodeAt(0)] = 1;
+const COLON = 0x3a;
+const SPACE = 0x20;
+const TAB = 0x09;
+/** A header value is visible ASCII, spaces and tabs. */
+const TILDE = 0x7e;
+
 /** The request head (without its blank line) if it is in the front's subset, else undefined. */
 export function parseLaneHead(head: string): LaneRequest | undefined {
-  const lines = head.split('\r\n');
-  const start = REQUEST_LINE.exec(lines[0]);
+  const lineEnd = head.indexOf('\r\n');
+  if (lineEnd < 0) return undefined; // no Host
+  const start = REQUEST_LINE.exec(head.slice(0, lineEnd));
   if (!start) return undefined;
   const headers: Record<string, string> = {};
-  for (let i = 1; i < lines.length; i++) {
-    const m = HEADER.exec(lines[i]);
-    if (!m) return undefined;
-    const name = m[1].toLowerCase();
-    if (name in headers) return undefined;
-    headers[name] = m[2];
+  for (let at = lineEnd + 2; at <= head.length;) {
+    const found = head.indexOf('\r\n', at);
+    const end = found < 0 ? head.length : found;
+    let i = at;
+    while (i < end && TOKEN[head.charCodeAt(i)] === 1) i++;
+    if (i === at || i === end || head.charCodeAt(i) !== COLON) return undefined;
+    const raw = head.slice(at, i);
+    const name = COMMON_NAMES.get(raw) ?? raw.toLowerCase();
+    if (headers[name] !== undefined) return undefined;
+    let from = i + 1;
+    let to = end;
+    for (let j = from; j < end; j++) {
+      const c = head.charCodeAt(j);
+      if (c > TILDE || (c < SPACE && c !== TAB)) return undefined;
+    }
+    while (from < to && (head.charCodeAt(from) === SPACE || head.charCodeAt(from) === TAB)) from++;
+    while (to > from && (head.charCodeAt(to - 1) === SPACE || head.charCodeAt(to - 1) === TAB)) to--;
+    headers[name] = head.slice(from, to);
+    at = end + 2;
   }
   if (headers.host === undefined) return undefined;
   if (headers['transfer-encoding'] !== undefined || headers.expect !== undefined) return undefined;
