@@ -184,7 +184,7 @@ describe('SqliteTelemetryStore', () => {
 
     it('keeps written points recent until a fold moves them into points and the rollups, answering alike', async () => {
       const path = tempDbPath();
-      const store = SqliteTelemetryStore.open(path);
+      const store = SqliteTelemetryStore.open(path, { directAtPoints: Infinity });
       try {
         const points = seedPoints();
         await store.write(points);
@@ -202,6 +202,43 @@ describe('SqliteTelemetryStore', () => {
         assert.deepEqual(await answers(store), before);
       } finally {
         await store.close();
+      }
+    });
+
+    it('writes the points of a key that brings many at once straight into points and the rollups, answering as a fold would', async () => {
+      const directPath = tempDbPath();
+      const foldPath = tempDbPath();
+      const a = SqliteTelemetryStore.open(directPath);
+      const b = SqliteTelemetryStore.open(foldPath, { directAtPoints: Infinity });
+      try {
+        const writes: DataPoint[][] = [
+          // 'temp' has a recent point in the big write's range, so its points stay recent; 'mode' goes straight.
+          [point('temp', 5_000, 1)],
+          [...seedPoints(), { ...seedPoints()[0], value: 'replaced in the same write' }],
+          // Older than the newest folded point of 'mode': in place or recent, never straight.
+          Array.from({ length: 40 }, (_, i) => point('mode', i * 40_000, 100 + i)),
+          // Newer again, many (after the seed's last, inside the answers' range): straight.
+          Array.from({ length: 40 }, (_, i) => point('mode', 3 * HOUR + i, i % 3 ? i : 'text')),
+          // A recent point, then many newer ones: straight, beside it.
+          [point('temp', 3 * HOUR, 7)],
+          Array.from({ length: 40 }, (_, i) => point('temp', 3 * HOUR + 1 + i, i)),
+        ];
+        for (const w of writes) {
+          await a.write(w);
+          await b.write(w);
+        }
+        assert.equal(countRows(directPath, 'recent_points'), 1 + 270 + 1, "'temp' only");
+        assert.equal(countRows(directPath, 'points'), 270 + 40 + 40);
+        await b.foldRecent();
+        assert.deepEqual(await answers(a), await answers(b));
+        assert.deepEqual(await a.latest('d1'), await b.latest('d1'));
+        await a.foldRecent();
+        assert.deepEqual(await answers(a), await answers(b));
+        assert.equal(countRows(directPath, 'points'), countRows(foldPath, 'points'));
+        assert.equal(countRows(directPath, 'rollup_1m'), countRows(foldPath, 'rollup_1m'));
+      } finally {
+        await a.close();
+        await b.close();
       }
     });
 

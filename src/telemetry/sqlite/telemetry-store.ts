@@ -38,6 +38,8 @@ export interface SqliteTelemetryStoreOptions {
   foldKeyAtPoints?: number;
   /** A fold moves about this many recent points per transaction (default 20,000). */
   foldStepPoints?: number;
+  /** A key bringing this many points in one write skips recent_points (default 32; Infinity: never). */
+  directAtPoints?: number;
 }
 
 /**
@@ -64,6 +66,15 @@ const FOLD_AT_POINTS = 400_000;
 /** Bounds what a read of one key takes from recent_points, unindexed by bucket: a busy key is folded alone. */
 const FOLD_KEY_AT_POINTS = 2_000;
 const FOLD_STEP_POINTS = 20_000;
+/**
+ * A key that brings this many points in one write skips recent_points: they
+ * fill a good part of a page of points together, so the detour (a write, then
+ * in the fold a sum, a copy and a delete) buys nothing. E.g. a channel's
+ * mirror under load, or a device that sends a backlog. Measured under
+ * `/update`, where each mirror write brings ~70 points a key: BENCHMARKS.md.
+ */
+const DIRECT_AT_POINTS = 32;
+const NONE_REPLACED: ReadonlySet<string> = new Set();
 /** After a failed fold step, the next waits this long (a failing disk is not hammered). */
 const FOLD_RETRY_MS = 1_000;
 const LAST_SK = Number.MAX_SAFE_INTEGER;
@@ -75,6 +86,12 @@ const LAST_SK = Number.MAX_SAFE_INTEGER;
  */
 const SK_NAMED = '(SELECT id FROM series_keys WHERE series_id = @series AND key = @key)';
 const SK = '(SELECT id FROM series_keys WHERE series_id = ? AND key = ?)';
+
+/** A point of a write and its series key id. */
+interface FoldedRow {
+  p: DataPoint;
+  sk: number;
+}
 
 /** The two tables raw points live in. */
 type PointTable = 'points' | 'recent_points';
@@ -181,6 +198,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private readonly foldAt: number;
   private readonly foldKeyAt: number;
   private readonly foldStepPoints: number;
+  private readonly directAt: number;
   /** A failing fold is logged once, and its recovery, not each retry. */
   private readonly folds: FailureStreak;
 
@@ -191,6 +209,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.foldAt = opts.foldAtPoints ?? FOLD_AT_POINTS;
     this.foldKeyAt = opts.foldKeyAtPoints ?? FOLD_KEY_AT_POINTS;
     this.foldStepPoints = opts.foldStepPoints ?? FOLD_STEP_POINTS;
+    this.directAt = opts.directAtPoints ?? DIRECT_AT_POINTS;
     this.folds = new FailureStreak(opts.logger, 'telemetry fold failed; retrying', 'telemetry folds again');
     this.recentCount = file.statement('SELECT count(*) FROM recent_points').pluck().get() as number;
     // Per connection, in memory or a temporary file: a fold's sums, never part of the database.
@@ -450,38 +469,107 @@ export class SqliteTelemetryStore implements TelemetryStore {
     // Latest values are written by the folds, except for a key new to this process (its row must
     // exist: keys() and retention list a series' keys there) and a replaced folded point.
     const firstSeen: DataPoint[] = [];
-    for (const p of points) {
-      const v = encodeValue(p.value);
+    const sks = points.map((p) => {
       let sk = this.seriesKeyIds.get(p.seriesId, p.key);
       if (sk === undefined) {
         sk = this.seriesKeyId(p.seriesId, p.key);
         firstSeen.push(p);
       }
+      return sk;
+    });
+    const direct = this.directKeys(points, sks);
+    const folded: FoldedRow[] = [];
+    points.forEach((p, i) => {
+      const sk = sks[i];
+      if (direct.has(sk)) {
+        folded.push({ p, sk });
+        return;
+      }
+      const v = encodeValue(p.value);
       const state = this.keyState(sk);
       if (p.ts <= state.newestFolded && replaceFolded.run(v.type, v.num, v.text, sk, p.ts).changes > 0) {
         replaced.push(p);
       } else {
         insert.run(sk, p.ts, v.type, v.num, v.text);
         this.recentCount++;
+        state.newestRecent = Math.max(state.newestRecent, p.ts);
         if (++state.recent === this.foldKeyAt) this.hotKeys.push(sk);
       }
-    }
-    const latest = this.file.statement(
-      `INSERT INTO latest (series_id, key, tenant_id, ts, value_type, value_num, value_text)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (series_id, key) DO UPDATE SET tenant_id = excluded.tenant_id, ts = excluded.ts,
-         value_type = excluded.value_type, value_num = excluded.value_num, value_text = excluded.value_text
-       WHERE excluded.ts >= latest.ts`,
-    );
+    });
+    if (folded.length > 0) this.writeFolded(folded);
     for (const p of newestPerSeriesKey(firstSeen.length ? [...firstSeen, ...replaced] : replaced)) {
-      const v = encodeValue(p.value);
-      latest.run(p.seriesId, p.key, p.tenantId, p.ts, v.type, v.num, v.text);
+      this.upsertLatest(p);
     }
     // A replaced folded point's buckets are rebuilt from the points; recent points reach the rollups in the fold.
     if (replaced.length > 0) {
       const ids = new Set(replaced.map((p) => pointId(p.seriesId, p.key, p.ts)));
       for (const b of rollupChanges(replaced, ids).dirty) this.rebuild(b);
     }
+  }
+
+  /**
+   * The keys of a write that bring `directAt` points or more, all newer than
+   * any point the key has: their points skip recent_points (writeFolded).
+   */
+  private directKeys(points: readonly DataPoint[], sks: readonly number[]): Set<number> {
+    const direct = new Set<number>();
+    if (points.length < this.directAt) return direct;
+    const perKey = new Map<number, { n: number; oldest: number }>();
+    points.forEach((p, i) => {
+      const k = perKey.get(sks[i]);
+      if (k === undefined) perKey.set(sks[i], { n: 1, oldest: p.ts });
+      else {
+        k.n++;
+        k.oldest = Math.min(k.oldest, p.ts);
+      }
+    });
+    for (const [sk, { n, oldest }] of perKey) {
+      if (n < this.directAt) continue;
+      // A point is in one table only: only points newer than any it has go straight.
+      const state = this.keyState(sk);
+      if (oldest > Math.max(state.newestFolded, state.newestRecent)) direct.add(sk);
+    }
+    return direct;
+  }
+
+  /**
+   * Points written as a fold would write them: into points, their rollup
+   * buckets and the latest values, at once. Of equal points (same key and
+   * time) the later one wins, as in recent_points.
+   */
+  private writeFolded(rows: FoldedRow[]): void {
+    rows.sort((a, b) => a.sk - b.sk || a.p.ts - b.p.ts); // stable: equal points keep their order
+    const unique = rows.filter(
+      (r, i) => i + 1 === rows.length || rows[i + 1].sk !== r.sk || rows[i + 1].p.ts !== r.p.ts,
+    );
+    const insert = this.file.statement(
+      'INSERT INTO points (sk, ts, value_type, value_num, value_text) VALUES (?, ?, ?, ?, ?)',
+    );
+    for (const { p, sk } of unique) {
+      const v = encodeValue(p.value);
+      insert.run(sk, p.ts, v.type, v.num, v.text);
+      const state = this.keyState(sk);
+      state.newestFolded = Math.max(state.newestFolded, p.ts);
+    }
+    const points = unique.map((r) => r.p);
+    for (const level of rollupChanges(points, NONE_REPLACED).deltas) {
+      for (const d of level) this.upsertRollup(d.table).run(...rollupValues(d));
+    }
+    for (const p of newestPerSeriesKey(points)) this.upsertLatest(p);
+  }
+
+  /** The key's latest value becomes this point, unless it has a newer one. */
+  private upsertLatest(p: DataPoint): void {
+    const v = encodeValue(p.value);
+    this.file
+      .statement(
+        `INSERT INTO latest (series_id, key, tenant_id, ts, value_type, value_num, value_text)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (series_id, key) DO UPDATE SET tenant_id = excluded.tenant_id, ts = excluded.ts,
+           value_type = excluded.value_type, value_num = excluded.value_num, value_text = excluded.value_text
+         WHERE excluded.ts >= latest.ts`,
+      )
+      .run(p.seriesId, p.key, p.tenantId, p.ts, v.type, v.num, v.text);
   }
 
   /** Fills temp.fold_buckets with the recent points of the series keys in [from, to). */
@@ -497,12 +585,15 @@ export class SqliteTelemetryStore implements TelemetryStore {
         number | null;
       // Points left recent by an earlier run (or a failed fold) count too.
       const recent = this.file
-        .statement('SELECT count(*) FROM recent_points WHERE sk = ?')
-        .pluck()
-        .get(sk) as number;
-      state = { newestFolded: newest ?? Number.NEGATIVE_INFINITY, recent };
+        .statement('SELECT count(*) AS n, max(ts) AS newest FROM recent_points WHERE sk = ?')
+        .get(sk) as { n: number; newest: number | null };
+      state = {
+        newestFolded: newest ?? Number.NEGATIVE_INFINITY,
+        recent: recent.n,
+        newestRecent: recent.newest ?? Number.NEGATIVE_INFINITY,
+      };
       this.keyStates.set(sk, state);
-      if (recent >= this.foldKeyAt) this.hotKeys.push(sk);
+      if (recent.n >= this.foldKeyAt) this.hotKeys.push(sk);
     }
     return state;
   }
@@ -614,10 +705,13 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.folds.succeeded();
     for (const { sk, ts } of newest) {
       const state = this.keyStates.get(sk);
-      if (state === undefined) this.keyStates.set(sk, { newestFolded: ts, recent: 0 });
+      // The fold moved every recent point of these keys.
+      if (state === undefined)
+        this.keyStates.set(sk, { newestFolded: ts, recent: 0, newestRecent: Number.NEGATIVE_INFINITY });
       else {
         state.newestFolded = Math.max(ts, state.newestFolded);
         state.recent = 0;
+        state.newestRecent = Number.NEGATIVE_INFINITY;
       }
     }
   }
@@ -772,6 +866,8 @@ interface KeyState {
   newestFolded: number;
   /** Its points written to recent_points since its last fold. */
   recent: number;
+  /** The newest ts among its recent points (an upper bound after retention). */
+  newestRecent: number;
 }
 
 /**
