@@ -20,9 +20,9 @@ const AEDES_SERVER = path.join(here, 'aedes-server.js');
 
 export const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
-/** Prefixes a command with `taskset -c <cpu>` when pinning is possible. */
-export function pinned(cpu: number, command: string, args: string[]): [string, string[]] {
-  return hasTaskset ? ['taskset', ['-c', String(cpu), command, ...args]] : [command, args];
+/** Prefixes a command with `taskset -c <cpus>` (a CPU, or a list such as `0-1`) when pinning is possible. */
+export function pinned(cpus: number | string, command: string, args: string[]): [string, string[]] {
+  return hasTaskset ? ['taskset', ['-c', String(cpus), command, ...args]] : [command, args];
 }
 
 export interface RunningBroker {
@@ -54,7 +54,7 @@ export function available(name: BrokerName): string | null {
 /** `halyardConfig`: top-level sections added to Halyard's config file (ignored for the others). */
 export async function startBroker(
   name: BrokerName,
-  cpu: number,
+  cpus: number | string,
   halyardConfig: Record<string, unknown> = {},
   halyardOptions: HalyardOptions = {},
 ): Promise<RunningBroker> {
@@ -62,7 +62,7 @@ export async function startBroker(
   const port = await freePort();
   const httpPort = name === 'halyard' && halyardOptions.http ? await freePort() : undefined;
   const [command, args] = pinned(
-    cpu,
+    cpus,
     ...commandFor(name, port, dir, halyardConfig, { ...halyardOptions, httpPort }),
   );
   const child = spawn(command, args, {

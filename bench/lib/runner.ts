@@ -2,6 +2,7 @@
  * The interleaved loop: for each scenario, run 1..N, each broker in turn
  * (A B C A B C …), each time a fresh broker process and a fresh generator.
  */
+import os from 'node:os';
 import { available, startBroker, type BrokerName, type HalyardOptions } from './brokers.js';
 import { runGenerator } from './generator.js';
 import { startPostgres, type BenchPostgres } from './postgres.js';
@@ -12,6 +13,8 @@ import type { Scenario } from '../scenarios/types.js';
 
 const BROKER_CPU = 0;
 const GENERATOR_CPU = 1;
+/** A scenario with `brokerCpus: 'all'`: the broker may run on every CPU (the generator's too). */
+const ALL_CPUS = `0-${os.availableParallelism() - 1}`;
 /** Other CPU (fraction of a core) above which a run counts as disturbed by a neighbour. */
 const DISTURBED = 0.35;
 const MAX_REPEATS = 2;
@@ -78,7 +81,12 @@ async function runOnce(
       postgres = await startPostgres(BROKER_CPU);
       options.databaseUrl = postgres.url;
     }
-    running = await startBroker(broker, BROKER_CPU, config, options);
+    running = await startBroker(
+      broker,
+      scenario.brokerCpus === 'all' ? ALL_CPUS : BROKER_CPU,
+      config,
+      options,
+    );
     record.metrics = await runGenerator({
       scenario: scenario.name,
       port: running.port,

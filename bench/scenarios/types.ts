@@ -45,6 +45,13 @@ export interface Scenario {
   halyardConfig?(): Promise<Record<string, unknown>>;
   /** How Halyard is started for this scenario beyond its config file (e.g. with its HTTP API). */
   halyard?: HalyardOptions;
+  /**
+   * Where the broker runs: pinned to one CPU (the default: the comparisons
+   * with the single-threaded Mosquitto need it), or `all`, free on every CPU
+   * of the machine, the generator's included (a platform figure for the
+   * whole machine; the generator stays pinned to its own CPU).
+   */
+  brokerCpus?: 'one' | 'all';
   /** Bound on one generator run (default 180 s, 60 s in the quick subset). */
   timeoutMs?: number;
   run(ctx: ScenarioContext): Promise<Metric[]>;

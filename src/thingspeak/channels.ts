@@ -64,7 +64,9 @@ export class Channels implements ChannelService, DeviceChannelSink {
   constructor(private readonly opts: ChannelsOptions) {
     this.now = opts.now ?? Date.now;
     this.cache = new ChannelCache(opts.store, this.now);
-    this.groups = new GroupCommit((items) => this.commitGroup(items));
+    this.groups = new GroupCommit((items) => opts.store.appendGroup(items), {
+      written: (items, outcomes) => this.mirrorGroup(items, outcomes),
+    });
     this.mirror = new MirrorWriter({
       store: opts.store,
       telemetry: opts.telemetry,
@@ -373,18 +375,20 @@ export class Channels implements ChannelService, DeviceChannelSink {
   }
 
   /**
-   * One group: its entries in one store commit, answered once durable; their
-   * telemetry mirror follows (mirror-writer.ts says how, and why a crash loses
-   * none of it).
+   * One group's entries are stored in one commit (answered once durable), and
+   * then, in group order, their telemetry mirror follows (mirror-writer.ts
+   * says how, and why a crash loses none of it; in order, so that a channel's
+   * mirror mark never passes an entry still to mirror).
    */
-  private async commitGroup(items: readonly GroupItem[]): Promise<Settled<ChannelEntry>[]> {
-    const outcomes = await this.opts.store.appendGroup(items);
+  private async mirrorGroup(
+    items: readonly GroupItem[],
+    outcomes: readonly Settled<ChannelEntry>[],
+  ): Promise<void> {
     items.forEach((item, i) => {
       const outcome = outcomes[i];
       if (item.mirrorOf && 'value' in outcome) this.addMirror(item.mirrorOf, outcome.value);
     });
     await this.mirror.room();
-    return outcomes;
   }
 
   private addMirror(channel: Channel, entry: ChannelEntry): void {
