@@ -15,14 +15,14 @@ const CONNECTIONS = 64;
  * channel's `last_entry_id` must equal the updates answered with an id on it;
  * any error, unanswered request or mismatch is LOSS.
  *
- * Two setups of the same load: `thingspeak-update` gives Halyard the machine
- * (both CPUs; the generator stays pinned to CPU 1 and uses under half of it),
- * as a deployment would have it; `thingspeak-update-one-core` pins Halyard to
- * CPU 0 as the broker comparisons do, so that the figures of earlier sessions
- * stay comparable.
+ * Two setups of the same load: `thingspeak-update` pins Halyard to CPU 0 as
+ * the broker comparisons do (the target's figure, comparable with every
+ * earlier session); `thingspeak-update-both-cpus` lets it run on both CPUs,
+ * as a deployment on this machine would (the generator stays pinned to CPU 1
+ * and uses under half of it).
  */
-export const thingspeakUpdate = updateScenario('thingspeak-update', 'all');
-export const thingspeakUpdateOneCore = updateScenario('thingspeak-update-one-core', 'one');
+export const thingspeakUpdate = updateScenario('thingspeak-update', 'one');
+export const thingspeakUpdateBothCpus = updateScenario('thingspeak-update-both-cpus', 'all');
 
 function updateScenario(key: string, brokerCpus: 'one' | 'all'): Scenario {
   const where = brokerCpus === 'all' ? 'Halyard on both CPUs' : 'Halyard on one CPU';
