@@ -64,9 +64,7 @@ export class Channels implements ChannelService, DeviceChannelSink {
   constructor(private readonly opts: ChannelsOptions) {
     this.now = opts.now ?? Date.now;
     this.cache = new ChannelCache(opts.store, this.now);
-    this.groups = new GroupCommit((items) => opts.store.appendGroup(items), {
-      written: (items, outcomes) => this.mirrorGroup(items, outcomes),
-    });
+    this.groups = new GroupCommit((items) => this.commitGroup(items));
     this.mirror = new MirrorWriter({
       store: opts.store,
       telemetry: opts.telemetry,
@@ -375,20 +373,18 @@ export class Channels implements ChannelService, DeviceChannelSink {
   }
 
   /**
-   * One group's entries are stored in one commit (answered once durable), and
-   * then, in group order, their telemetry mirror follows (mirror-writer.ts
-   * says how, and why a crash loses none of it; in order, so that a channel's
-   * mirror mark never passes an entry still to mirror).
+   * One group: its entries in one store commit, answered once durable; their
+   * telemetry mirror follows (mirror-writer.ts says how, and why a crash loses
+   * none of it).
    */
-  private async mirrorGroup(
-    items: readonly GroupItem[],
-    outcomes: readonly Settled<ChannelEntry>[],
-  ): Promise<void> {
+  private async commitGroup(items: readonly GroupItem[]): Promise<Settled<ChannelEntry>[]> {
+    const outcomes = await this.opts.store.appendGroup(items);
     items.forEach((item, i) => {
       const outcome = outcomes[i];
       if (item.mirrorOf && 'value' in outcome) this.addMirror(item.mirrorOf, outcome.value);
     });
     await this.mirror.room();
+    return outcomes;
   }
 
   private addMirror(channel: Channel, entry: ChannelEntry): void {
