@@ -4,7 +4,7 @@
  * other), and stops them with SIGKILL: every run starts from an empty broker.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,12 +58,13 @@ export async function startBroker(
   halyardConfig: Record<string, unknown> = {},
   halyardOptions: HalyardOptions = {},
 ): Promise<RunningBroker> {
+  const delayUs = syncDelayUs(name);
   const dir = mkdtempSync(path.join(os.tmpdir(), `bench-${name}-`));
   const port = await freePort();
   const httpPort = name === 'halyard' && halyardOptions.http ? await freePort() : undefined;
-  const [command, args] = pinned(
-    cpus,
-    ...commandFor(name, port, dir, halyardConfig, { ...halyardOptions, httpPort }),
+  const [command, args] = withSyncDelay(
+    delayUs,
+    ...pinned(cpus, ...commandFor(name, port, dir, halyardConfig, { ...halyardOptions, httpPort })),
   );
   const child = spawn(command, args, {
     stdio: ['ignore', httpPort === undefined ? 'ignore' : 'pipe', 'pipe'],
@@ -75,7 +76,10 @@ export async function startBroker(
   child.stdout?.on('data', (d: Buffer) => {
     if (stdout.length < 8192) stdout += d.toString();
   });
+  const traced = command === 'strace';
   const stop = async (): Promise<void> => {
+    // A traced broker outlives its tracer's death: it is killed first.
+    if (traced && child.pid !== undefined) killTracedChild(child.pid);
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
@@ -95,8 +99,52 @@ export async function startBroker(
     await stop();
     throw new Error(`${name} did not start: ${(err as Error).message} ${stderr.trim()}`);
   }
-  if (child.pid === undefined) throw new Error(`${name} has no pid`);
-  return { name, pid: child.pid, port, ...(http ? { http } : {}), dataDir: dir, stop };
+  let pid = child.pid;
+  try {
+    if (traced && pid !== undefined) pid = tracedChild(pid);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  if (pid === undefined) throw new Error(`${name} has no pid`);
+  return { name, pid, port, ...(http ? { http } : {}), dataDir: dir, stop };
+}
+
+/**
+ * `BENCH_SYNC_DELAY_US=N`: every `fdatasync` of Halyard returns N µs later,
+ * as on a disk slower than this machine's, so that a commit policy can be
+ * judged where syncs are slow (its worth depends on how long one takes).
+ * strace injects the delay; with seccomp it stops Halyard at that call only.
+ */
+function syncDelayUs(name: BrokerName): string | undefined {
+  const us = process.env.BENCH_SYNC_DELAY_US;
+  if (us === undefined || name !== 'halyard') return undefined;
+  if (!/^\d{1,7}$/.test(us)) throw new Error(`BENCH_SYNC_DELAY_US must be microseconds, not ${us}`);
+  if (spawnSync('strace', ['-V']).status !== 0)
+    throw new Error('BENCH_SYNC_DELAY_US needs strace (apt-get install -y strace)');
+  return us;
+}
+
+function withSyncDelay(us: string | undefined, command: string, args: string[]): [string, string[]] {
+  if (us === undefined) return [command, args];
+  const trace = ['--seccomp-bpf', '-f', '-qq', '-o', '/dev/null', '-e', 'trace=fdatasync'];
+  return ['strace', [...trace, '-e', `inject=fdatasync:delay_exit=${us}`, command, ...args]];
+}
+
+/** The process strace runs (taskset execs the broker in place): the one to measure and to kill. */
+function tracedChild(tracer: number): number {
+  const children = readFileSync(`/proc/${tracer}/task/${tracer}/children`, 'utf8').trim().split(' ');
+  if (children.length !== 1 || !/^\d+$/.test(children[0]))
+    throw new Error(`strace ${tracer} runs ${children.length} processes, expected one`);
+  return Number(children[0]);
+}
+
+function killTracedChild(tracer: number): void {
+  try {
+    process.kill(tracedChild(tracer), 'SIGKILL');
+  } catch {
+    // the tracer or the broker is gone already
+  }
 }
 
 /** The `  password: <pw>` line Halyard prints on its first start, after "First start: created the platform admin". */
