@@ -76,7 +76,7 @@ export async function startBroker(
   child.stdout?.on('data', (d: Buffer) => {
     if (stdout.length < 8192) stdout += d.toString();
   });
-  const traced = command === 'strace';
+  const traced = delayUs !== undefined;
   const stop = async (): Promise<void> => {
     // A traced broker outlives its tracer's death: it is killed first.
     if (traced && child.pid !== undefined) killTracedChild(child.pid);
