@@ -6,10 +6,10 @@ import { HalyardFixture, type HalyardProcess } from './helpers/halyard-process.j
 
 /**
  * kill -9 during ThingSpeak updates loses no answered update, in either API:
- * every update answered before the crash has its entry, and its telemetry
- * mirror is there once Halyard has started again. The mirror is held back for
- * a minute here, so at the crash none of it is written and the restart's
- * recovery has to write all of it.
+ * every update answered before the crash has its entry, and its copy in the
+ * telemetry of the channel's device is there once Halyard has started again.
+ * The copies are held back for a minute here, so at the crash none of them is
+ * written and the restart's recovery has to write all of them.
  */
 
 let fixture: HalyardFixture;
@@ -21,7 +21,7 @@ async function httpPort(proc: HalyardProcess): Promise<number> {
 }
 
 describe('ThingSpeak durability', () => {
-  it('keeps every answered update, and its telemetry mirror, across kill -9', async () => {
+  it("keeps every answered update, and its copy in the device's telemetry, across kill -9", async () => {
     const off = { enabled: false };
     fixture = await HalyardFixture.create({
       listeners: {
@@ -35,12 +35,13 @@ describe('ThingSpeak durability', () => {
       telemetry: { channelMirrorDelayMs: 60_000 },
     });
     const userKey = await fixture.provisionApiToken('acme');
+    await fixture.provisionTokenDevice('acme', 'meter-1');
     const proc = await fixture.start();
     const base = `http://127.0.0.1:${await httpPort(proc)}`;
     const created = await fetch(`${base}/channels.json`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: `api_key=${userKey}&name=meter`,
+      body: `api_key=${userKey}&name=meter&field1=kwh&device_id=meter-1`,
     });
     assert.equal(created.status, 200);
     const channel = (await created.json()) as {
@@ -103,8 +104,8 @@ describe('ThingSpeak durability', () => {
     const telemetry = SqliteTelemetryStore.open(join(fixture.dataDir, 'telemetry.db'));
     try {
       const { points } = await telemetry.query({
-        seriesId: `channel:${channel.id}`,
-        keys: ['field1'],
+        seriesId: 'meter-1',
+        keys: ['kwh'],
         from: 0,
         to: Date.now() + 3_600_000,
         limit: 100_000,

@@ -5,9 +5,10 @@ import { createTenantAdmin, startTestPlatform, type TestPlatform } from './helpe
 
 /**
  * The ThingSpeak HTTP API as the running platform serves it: a platform admin
- * creates a channel in a tenant with a user API key, a client writes with the
- * write key the way the Python library does (parameters in the query string of
- * a POST), and reads the feed and last value back.
+ * creates a channel of a device in a tenant with a user API key, a client
+ * writes with the write key the way the Python library does (parameters in the
+ * query string of a POST), and reads the feed and last value back, and the
+ * device's telemetry holds the update too.
  */
 
 let platform: TestPlatform;
@@ -15,7 +16,8 @@ let adminKey: string;
 
 before(async () => {
   platform = await startTestPlatform();
-  await createTenantAdmin(platform, 'acme');
+  const { actor } = await createTenantAdmin(platform, 'acme');
+  await platform.app.registry.createDevice(actor, { id: 'garden-1' });
   const login = await fetch(`${platform.httpUrl}/api/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -30,7 +32,13 @@ describe('ThingSpeak API on the platform', () => {
     const created = await fetch(`${platform.httpUrl}/channels.json`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ api_key: adminKey, name: 'Garden', field1: 'soil', tenant: 'acme' }),
+      body: new URLSearchParams({
+        api_key: adminKey,
+        name: 'Garden',
+        field1: 'soil',
+        tenant: 'acme',
+        device_id: 'garden-1',
+      }),
     });
     assert.equal(created.status, 200);
     const channel = (await created.json()) as {
@@ -40,7 +48,7 @@ describe('ThingSpeak API on the platform', () => {
     const writeKey = channel.api_keys.find((k) => k.write_flag)?.api_key ?? '';
     assert.match(writeKey, /^[0-9A-Z]{16}$/);
 
-    // Live views hear of the update's telemetry copy, as of any accepted telemetry.
+    // Live views hear of the update's copy in the device's telemetry, as of any accepted telemetry.
     const heard: DataPoint[] = [];
     const listen = (points: readonly DataPoint[]) => heard.push(...points);
     platform.app.telemetry.ingest.on('accepted', listen);
@@ -53,14 +61,13 @@ describe('ThingSpeak API on the platform', () => {
     // The copy follows the answer (docs/thingspeak.md): once it is written, both hold it.
     await platform.app.thingspeak.channels.mirrored();
     platform.app.telemetry.ingest.off('accepted', listen);
-    const series = `channel:${channel.id}`;
     assert.deepEqual(
       heard.map((p) => [p.seriesId, p.key, p.value]),
-      [[series, 'field1', 12.5]],
+      [['garden-1', 'soil', 12.5]],
     );
     assert.deepEqual(
-      (await platform.app.telemetry.store.latest(series)).map((v) => [v.key, v.value]),
-      [['field1', 12.5]],
+      (await platform.app.telemetry.store.latest('garden-1')).map((v) => [v.key, v.value]),
+      [['soil', 12.5]],
     );
 
     const feed = await fetch(`${platform.httpUrl}/channels/${channel.id}/feeds.json?api_key=${writeKey}`);

@@ -1,14 +1,14 @@
 /**
  * Telemetry as the store keeps it: one value of one key of one series at one
- * time. A series is a device (its id), or a ThingSpeak channel not bound to a
- * device (`channel:<id>`). Values keep their JSON type.
+ * time. A series is a device (its id); the updates of a ThingSpeak channel
+ * bound to a device are that device's. Values keep their JSON type.
  */
 
 export type TelemetryValue = number | boolean | string;
 
 export interface DataPoint {
   tenantId: string;
-  /** Device id, or `channel:<id>` for a channel without a device. */
+  /** The device's id. */
   seriesId: string;
   key: string;
   /** ms since the epoch. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { openTestRegistry, type TestRegistry } from '../../test/helpers/registry.js';
+import { countRows } from '../../test/helpers/sqlite.js';
 import { tempDir } from '../../test/helpers/temp-dir.js';
 import { silentLogger } from '../core/logger.js';
 import { SYSTEM_ACTOR, type Actor } from '../registry/service.js';
@@ -26,6 +27,7 @@ describe('Channels', () => {
   let reg: TestRegistry;
   let store: SqliteChannelStore;
   let telemetry: SqliteTelemetryStore;
+  let telemetryPath: string;
   let channels: Channels;
   let now: number;
   let sent: { topic: string; payload: string; tenantId: string }[];
@@ -40,7 +42,8 @@ describe('Channels', () => {
     await reg.registry.createDevice(SYSTEM_ACTOR, { tenantId: 'acme', id: 'dev1' });
     const dir = tempDir('halyard-channels-');
     store = SqliteChannelStore.open(join(dir, 'thingspeak.db'), { synchronous: 'normal' });
-    telemetry = SqliteTelemetryStore.open(join(dir, 'telemetry.db'), { synchronous: 'normal' });
+    telemetryPath = join(dir, 'telemetry.db');
+    telemetry = SqliteTelemetryStore.open(telemetryPath, { synchronous: 'normal' });
     now = T0;
     sent = [];
     channels = new Channels({
@@ -81,8 +84,11 @@ describe('Channels', () => {
     assert.equal(await channels.resolveKey('AAAAAAAAAAAAAAAA'), undefined);
   });
 
-  it('updates by write key: entry ids, JSON notice, field notices, telemetry mirror', async () => {
-    const c = await channels.createChannel(admin, {});
+  it('updates by write key: entry ids, JSON notice, field notices, device telemetry', async () => {
+    const c = await channels.createChannel(admin, {
+      deviceId: 'dev1',
+      fields: { field1: 'temperature', field2: 'switch' },
+    });
     const out = await channels.update(
       c.writeKey,
       { fields: { field1: '21.5', field2: 'on' }, status: 'hi' },
@@ -109,11 +115,11 @@ describe('Channels', () => {
     );
     assert.equal(sent[1].payload, '21.5');
     await channels.mirrored();
-    const latest = await telemetry.latest(`channel:${id}`);
+    const latest = await telemetry.latest('dev1');
     assert.deepEqual(latest, [
-      { key: 'field1', ts: T0, value: 21.5 },
-      { key: 'field2', ts: T0, value: 'on' },
       { key: 'status', ts: T0, value: 'hi' },
+      { key: 'switch', ts: T0, value: 'on' },
+      { key: 'temperature', ts: T0, value: 21.5 },
     ]);
     now += 1000;
     const second = await channels.update(c.writeKey, { fields: { field1: '22' } }, 'mqtt');
@@ -144,6 +150,16 @@ describe('Channels', () => {
     );
     const times = (await channels.entries({ channelId: channel.id, limit: 10 })).map((e) => e.createdAt);
     assert.equal(new Set(times).size, 3);
+  });
+
+  it('keeps the updates of a channel without a device in the channel only, and moves its mirror mark', async () => {
+    const c = await channels.createChannel(admin, {});
+    assert.ok((await channels.update(c.writeKey, { fields: { field1: '7' }, status: 's' }, 'rest')).ok);
+    await channels.mirrored();
+    assert.equal(countRows(telemetryPath, 'series_keys'), 0);
+    assert.equal(countRows(telemetryPath, 'latest'), 0);
+    // Else every start would read this channel's entries again to recover a copy it never has.
+    assert.deepEqual(await store.unmirroredEntries(10), []);
   });
 
   it('mirrors a device-bound channel under the field names into the device series', async () => {
@@ -213,20 +229,24 @@ describe('Channels', () => {
     assert.equal((await channels.lastEntry(c.channel.id))?.entryId, 2);
   });
 
-  it('clear resets entry ids and the channel series; delete removes it', async () => {
-    const c = await channels.createChannel(admin, {});
+  it("clear resets entry ids and keeps the device's telemetry; delete removes the channel", async () => {
+    const c = await channels.createChannel(admin, { deviceId: 'dev1', fields: { field1: 'level' } });
     await channels.update(c.writeKey, { fields: { field1: '1' } }, 'rest');
     await channels.clearChannel(admin, c.channel.id);
-    // The update's mirror, still on its way at the clear, must not land in the emptied series after it.
-    await channels.mirrored();
-    assert.deepEqual(await telemetry.latest(`channel:${c.channel.id}`), []);
+    assert.deepEqual(await channels.entries({ channelId: c.channel.id, limit: 10 }), []);
+    assert.deepEqual(await telemetry.latest('dev1'), [{ key: 'level', ts: T0, value: 1 }]);
     now += 1000;
     const again = await channels.update(c.writeKey, { fields: { field1: '2' } }, 'rest');
     assert.ok(again.ok && again.entry.entryId === 1);
+    // The copy of the cleared entry 1 was written before the clear: its mark did not cover the new entry 1.
+    assert.deepEqual(
+      (await store.unmirroredEntries(10)).map((e) => e.createdAt),
+      [T0 + 1000],
+    );
     const deleted = await channels.deleteChannel(admin, c.channel.id);
     assert.equal(deleted.writeKey, c.writeKey);
     await channels.mirrored();
-    assert.deepEqual(await telemetry.latest(`channel:${c.channel.id}`), []);
+    assert.deepEqual(await telemetry.latest('dev1'), [{ key: 'level', ts: T0 + 1000, value: 2 }]);
     await assert.rejects(channels.getChannel(admin, c.channel.id), { code: 'NOT_FOUND' });
     assert.equal(await channels.resolveKey(c.writeKey), undefined);
   });
@@ -311,20 +331,11 @@ describe('Channels after a crash', () => {
       const b = await dying.update(bound.writeKey, { fields: { field1: '7' }, createdAt: T0 + 9 }, 'rest');
       assert.ok(b.ok);
       void dying.mirrored(); // the batch starts, and hangs
-      assert.deepEqual(await telemetry.latest(`channel:${own.channel.id}`), []);
+      assert.deepEqual(await telemetry.latest('dev1'), [{ key: 'flag', ts: T0 + 5, value: true }]);
 
       const restarted = open();
-      assert.equal(await restarted.recoverMirror(), 4);
-      const own1 = await telemetry.query({
-        seriesId: `channel:${own.channel.id}`,
-        keys: ['field1'],
-        from: T0,
-        to: T0 + 10,
-      });
-      assert.deepEqual(
-        own1.points.map((p) => p.value),
-        [1, 2, 3],
-      );
+      // The bound channel's update; the other channel's three have no copy, only marks to move.
+      assert.equal(await restarted.recoverMirror(), 1);
       const dev = await telemetry.query({ seriesId: 'dev1', keys: ['flag'], from: T0, to: T0 + 10 });
       assert.deepEqual(
         dev.points.map((p) => [p.ts - T0, p.value]),
@@ -333,7 +344,8 @@ describe('Channels after a crash', () => {
           [9, 7],
         ],
       );
-      assert.equal(await restarted.recoverMirror(), 0, 'the marks moved: nothing left to recover');
+      assert.deepEqual(await store.unmirroredEntries(10), [], 'the marks moved: nothing left to recover');
+      assert.equal(await restarted.recoverMirror(), 0);
       await restarted.close();
     } finally {
       await store.close();

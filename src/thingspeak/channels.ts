@@ -43,9 +43,6 @@ export interface ChannelsOptions {
 
 const NUMERIC = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
-/** The telemetry series of a channel: its device's, or its own. */
-export const channelSeries = (c: Channel): string => c.deviceId ?? `channel:${c.id}`;
-
 export class Channels implements ChannelService, DeviceChannelSink {
   private readonly now: () => number;
   /** Channels bound to each device, for its native telemetry; kept current by create/update/delete. */
@@ -329,12 +326,11 @@ export class Channels implements ChannelService, DeviceChannelSink {
   async clearChannel(actor: Actor, id: number): Promise<void> {
     const channel = await this.visible(actor, id);
     this.mustManage(actor, channel.tenantId);
-    // Points still on their way to the series must not land after it is emptied.
+    // Copies still on their way carry mirror marks of the old entry ids, which must not land on the new ones.
     await this.mirror.flush();
+    // The copies in a bound device's telemetry stay: they are the device's data too.
     await this.opts.store.clearEntries(id);
     this.cache.forget(id);
-    // A device's telemetry is the device's: only a channel's own series goes with its entries.
-    if (channel.deviceId === null) await this.opts.telemetry.deleteSeries(channelSeries(channel));
     await this.audit(actor, channel, 'channel.clear');
   }
 
@@ -342,12 +338,10 @@ export class Channels implements ChannelService, DeviceChannelSink {
     const channel = await this.visible(actor, id);
     this.mustManage(actor, channel.tenantId);
     const shown = await this.withKeys(channel);
-    await this.mirror.flush();
     const deleted = await this.opts.store.deleteChannel(id);
     if (!deleted) throw notFound(id);
     this.cache.forget(id);
     this.rebind(id, undefined);
-    if (channel.deviceId === null) await this.opts.telemetry.deleteSeries(channelSeries(channel));
     await this.audit(actor, channel, 'channel.delete');
     return { ...shown, channel: deleted };
   }
@@ -480,16 +474,21 @@ interface GroupItem extends GroupAppend {
   mirrorOf?: Channel;
 }
 
-/** Numeric strings become numbers; the field's name is the key when the channel is a device's. */
+/**
+ * An entry's copy in its channel's device telemetry: the field's name as the
+ * key (`field<n>` when unnamed), numeric strings as numbers. A channel without
+ * a device has none: no API reads telemetry but a device's, and the copy was
+ * about a quarter of an update's cost (BENCHMARKS.md, "ThingSpeak /update").
+ */
 function mirrorPoints(channel: Channel, e: ChannelEntry): DataPoint[] {
   const into: DataPoint[] = [];
-  const { tenantId } = channel;
-  const seriesId = channelSeries(channel);
+  const { tenantId, deviceId: seriesId } = channel;
+  if (seriesId === null) return into;
   const ts = e.createdAt;
   for (const field of FIELD_KEYS) {
     const v = e.fields[field];
     if (v === undefined || v === null) continue;
-    const key = (channel.deviceId !== null ? channel.fields[field] : null) ?? field;
+    const key = channel.fields[field] ?? field;
     const trimmed = v.trim();
     const num = NUMERIC.test(trimmed) ? Number(trimmed) : NaN;
     into.push({ tenantId, seriesId, key, ts, value: Number.isFinite(num) ? num : v });

@@ -2,8 +2,8 @@
  * What the ThingSpeak HTTP routes and the MQTT hook ask of channels. The
  * implementation (channels.ts) checks keys, the per-channel minimum update
  * interval (REST and MQTT together), validates values as ThingSpeak does,
- * appends entries, mirrors numeric fields into the telemetry store (so the
- * native API reads the same data) and tells MQTT subscribers of
+ * appends entries, copies those of a channel bound to a device into the
+ * device's telemetry (so the native API reads the same data) and tells MQTT subscribers of
  * channels/<id>/subscribe… about each REST or MQTT update (not bulk ones).
  */
 import type { Actor } from '../registry/service.js';

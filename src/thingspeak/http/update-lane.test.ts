@@ -5,6 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../core/logger.js';
+import { SYSTEM_ACTOR } from '../../registry/service.js';
 import { fastLanesOf } from '../../transport/http.js';
 import { startListeners } from '../../transport/index.js';
 import { disabledListeners, EchoSink, withTempDir } from '../../transport/test-support.js';
@@ -220,13 +221,18 @@ describe('the /update lane', () => {
     assert.equal(entry?.entryId, (before ?? 0) + 1);
   });
 
-  it('answers a group of concurrent updates once each entry is stored; the mirror follows', async () => {
+  it("answers a group of concurrent updates once each entry is stored; the device's copy follows", async () => {
+    await h.registry.createDevice(SYSTEM_ACTOR, { tenantId: 'acme', id: 'lane-dev' });
+    const bound = await h.channels.createChannel(h.actor, {
+      deviceId: 'lane-dev',
+      fields: { field1: 'level' },
+    });
     const answered = await Promise.all(
       Array.from({ length: 40 }, async (_, i) => {
-        const res = await h.fetch(`/update?api_key=${W}&field1=${i}`);
+        const res = await h.fetch(`/update?api_key=${bound.writeKey}&field1=${i}`);
         const entryId = Number(await res.text());
         // Read back at once: the answer promises the entry is stored.
-        const entry = await h.channels.entry(id, entryId);
+        const entry = await h.channels.entry(bound.channel.id, entryId);
         assert.equal(entry?.fields.field1, String(i));
         return entry;
       }),
@@ -234,8 +240,8 @@ describe('the /update lane', () => {
     await h.channels.mirrored();
     for (const [i, entry] of answered.entries()) {
       const { points } = await h.telemetry.query({
-        seriesId: `channel:${id}`,
-        keys: ['field1'],
+        seriesId: 'lane-dev',
+        keys: ['level'],
         from: entry.createdAt,
         to: entry.createdAt + 1,
       });
