@@ -9,7 +9,7 @@ import { qos0FanIn } from './qos0-fanin.js';
 import { qos1FanIn } from './qos1-fanin.js';
 import { retainedStorm } from './retained.js';
 import { sharedSubscription } from './shared.js';
-import { thingspeakUpdate, thingspeakUpdateBothCpus } from './thingspeak.js';
+import { thingspeakUpdate, thingspeakUpdateBothCpus, thingspeakUpdateBound } from './thingspeak.js';
 import {
   telemetryIngest,
   telemetryIngestMax,
@@ -38,6 +38,7 @@ export const scenarios: Scenario[] = [
   telemetryIngestMaxPg,
   thingspeakUpdate,
   thingspeakUpdateBothCpus,
+  thingspeakUpdateBound,
   linePublish,
 ];
 

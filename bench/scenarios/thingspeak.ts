@@ -15,40 +15,55 @@ const CONNECTIONS = 64;
  * channel's `last_entry_id` must equal the updates answered with an id on it;
  * any error, unanswered request or mismatch is LOSS.
  *
- * Two setups of the same load: `thingspeak-update` pins Halyard to CPU 0 as
+ * Three setups of the same load: `thingspeak-update` pins Halyard to CPU 0 as
  * the broker comparisons do (the target's figure, comparable with every
  * earlier session); `thingspeak-update-both-cpus` lets it run on both CPUs,
  * as a deployment on this machine would (the generator stays pinned to CPU 1
- * and uses under half of it).
+ * and uses under half of it). Their channels have no device, as those of a
+ * ThingSpeak client pointed at Halyard do. `thingspeak-update-bound` binds
+ * each channel to a device, so every update is also copied into that
+ * device's telemetry: what the copy costs.
  */
-export const thingspeakUpdate = updateScenario('thingspeak-update', 'one');
-export const thingspeakUpdateBothCpus = updateScenario('thingspeak-update-both-cpus', 'all');
+export const thingspeakUpdate = updateScenario('thingspeak-update', 'one', false);
+export const thingspeakUpdateBothCpus = updateScenario('thingspeak-update-both-cpus', 'all', false);
+export const thingspeakUpdateBound = updateScenario('thingspeak-update-bound', 'one', true);
 
-function updateScenario(key: string, brokerCpus: 'one' | 'all'): Scenario {
+function updateScenario(key: string, brokerCpus: 'one' | 'all', bound: boolean): Scenario {
   const where = brokerCpus === 'all' ? 'Halyard on both CPUs' : 'Halyard on one CPU';
-  const label = `ThingSpeak /update, 64 keep-alive connections, 16 channels, ${where} (target 20,000 requests/s)`;
+  const channels = bound ? '16 channels of devices' : '16 channels';
+  const target = bound ? '' : ' (target 20,000 requests/s)';
+  const label = `ThingSpeak /update, 64 keep-alive connections, ${channels}, ${where}${target}`;
   return {
     name: key,
-    title: `ThingSpeak /update: 64 keep-alive connections, 16 channels, 2 fields, ${where}`,
+    title: `ThingSpeak /update: 64 keep-alive connections, ${channels}, 2 fields, ${where}`,
     quick: false,
     brokers: ['halyard'],
     halyard: { http: true },
     brokerCpus,
     timeoutMs: 120_000,
-    run: (ctx) => runUpdates(ctx, key, label),
+    run: (ctx) => runUpdates(ctx, key, label, bound),
   };
 }
 
-async function runUpdates(ctx: ScenarioContext, key: string, label: string): Promise<Metric[]> {
+async function runUpdates(
+  ctx: ScenarioContext,
+  key: string,
+  label: string,
+  bound: boolean,
+): Promise<Metric[]> {
   const base = httpBase(ctx);
   const userKey = await setUpUser(base, ctx);
   const writeKeys: string[] = [];
   const ids: number[] = [];
   for (let i = 0; i < CHANNELS; i++) {
+    // A bound channel's fields name its device's telemetry keys.
+    const device: Record<string, string> = bound
+      ? { device_id: await createDevice(base, userKey, `bench-device-${i}`), field1: 'a', field2: 'b' }
+      : {};
     const ch = await form<{ id: number; api_keys: { api_key: string; write_flag: boolean }[] }>(
       base,
       '/channels.json',
-      { api_key: userKey, name: `bench-${i}` },
+      { api_key: userKey, name: `bench-${i}`, ...device },
     );
     const write = ch.api_keys.find((k) => k.write_flag);
     if (!write) throw new Error(`channel ${ch.id} came without a write key`);
@@ -146,6 +161,18 @@ async function form<T>(base: string, route: string, fields: Record<string, strin
   const text = await res.text();
   if (!res.ok) throw new Error(`POST ${route}: ${res.status} ${text.slice(0, 300)}`);
   return JSON.parse(text) as T;
+}
+
+/** A device of the user's tenant (the user API key is a Halyard session token); returns its id. */
+async function createDevice(base: string, token: string, id: string): Promise<string> {
+  const res = await fetch(`${base}/api/devices`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ id }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  if (!res.ok) throw new Error(`POST /api/devices: ${res.status} ${(await res.text()).slice(0, 300)}`);
+  return id;
 }
 
 /**
