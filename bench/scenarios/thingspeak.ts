@@ -56,14 +56,18 @@ async function runUpdates(
   const writeKeys: string[] = [];
   const ids: number[] = [];
   for (let i = 0; i < CHANNELS; i++) {
-    // A bound channel's fields name its device's telemetry keys.
-    const device: Record<string, string> = bound
-      ? { device_id: await createDevice(base, userKey, `bench-device-${i}`), field1: 'a', field2: 'b' }
-      : {};
+    const device = bound
+      ? await postApi<{ id: string }>(base, '/devices', { id: `bench-device-${i}` }, userKey)
+      : undefined;
     const ch = await form<{ id: number; api_keys: { api_key: string; write_flag: boolean }[] }>(
       base,
       '/channels.json',
-      { api_key: userKey, name: `bench-${i}`, ...device },
+      // A bound channel's fields name its device's telemetry keys.
+      {
+        api_key: userKey,
+        name: `bench-${i}`,
+        ...(device && { device_id: device.id, field1: 'a', field2: 'b' }),
+      },
     );
     const write = ch.api_keys.find((k) => k.write_flag);
     if (!write) throw new Error(`channel ${ch.id} came without a write key`);
@@ -163,45 +167,36 @@ async function form<T>(base: string, route: string, fields: Record<string, strin
   return JSON.parse(text) as T;
 }
 
-/** A device of the user's tenant (the user API key is a Halyard session token); returns its id. */
-async function createDevice(base: string, token: string, id: string): Promise<string> {
-  const res = await fetch(`${base}/api/devices`, {
+/** A POST of JSON to Halyard's REST API (`/api…`), as `token` when given; the answer's JSON. */
+async function postApi<T>(base: string, route: string, body: unknown, token?: string): Promise<T> {
+  const res = await fetch(`${base}/api${route}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ id }),
+    headers: {
+      'content-type': 'application/json',
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: JSON.stringify(body),
     signal: AbortSignal.timeout(30_000),
   });
-  if (!res.ok) throw new Error(`POST /api/devices: ${res.status} ${(await res.text()).slice(0, 300)}`);
-  return id;
+  const text = await res.text();
+  if (!res.ok) throw new Error(`POST /api${route}: ${res.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text) as T;
 }
 
 /**
  * Channels belong to the user's tenant, and a platform admin has none: log in
  * as the admin, create a tenant and an admin user of it, and return that
- * user's session token, which serves as the ThingSpeak user API key.
+ * user's session token, which serves as the ThingSpeak user API key (and
+ * may create the tenant's devices).
  */
 async function setUpUser(base: string, ctx: ScenarioContext): Promise<string> {
-  const call = async <T>(route: string, body: unknown, token?: string): Promise<T> => {
-    const res = await fetch(`${base}/api${route}`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-      },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`POST /api${route}: ${res.status} ${text.slice(0, 300)}`);
-    return JSON.parse(text) as T;
-  };
   const password = `bench-${Math.random().toString(36).slice(2)}-password`;
-  const admin = await call<{ token: string }>('/auth/login', {
+  const admin = await postApi<{ token: string }>(base, '/auth/login', {
     username: 'admin',
     password: ctx.http?.adminPassword,
   });
-  await call('/tenants', { id: TENANT, name: 'Benchmark' }, admin.token);
-  await call('/users', { username: USER, role: 'admin', password, tenantId: TENANT }, admin.token);
-  const user = await call<{ token: string }>('/auth/login', { username: USER, password });
+  await postApi(base, '/tenants', { id: TENANT, name: 'Benchmark' }, admin.token);
+  await postApi(base, '/users', { username: USER, role: 'admin', password, tenantId: TENANT }, admin.token);
+  const user = await postApi<{ token: string }>(base, '/auth/login', { username: USER, password });
   return user.token;
 }
