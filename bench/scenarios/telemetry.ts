@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { telemetryLoad, type TelemetryLoadResult } from '../gen/telemetry.js';
 import type { RunningBroker } from '../lib/brokers.js';
+import { postApi } from '../lib/rest-api.js';
 import { cpuFigures, type Metric, type Scenario, type ScenarioContext } from './types.js';
 
 const KEYS = 10;
@@ -207,35 +208,21 @@ export async function setUpDevices(ctx: ScenarioContext, count: number): Promise
   const http: RunningBroker['http'] = ctx.http;
   if (!http) throw new Error('telemetry scenarios need Halyard with its HTTP API (halyard.http)');
   const base = `http://127.0.0.1:${http.port}`;
-  const call = async <T>(method: string, route: string, body: unknown, token?: string): Promise<T> => {
-    const res = await fetch(base + route, {
-      method,
-      headers: {
-        'content-type': 'application/json',
-        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-      },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${text.slice(0, 300)}`);
-    return JSON.parse(text) as T;
-  };
-  const { token } = await call<{ token: string }>('POST', '/api/auth/login', {
+  const { token } = await postApi<{ token: string }>(base, '/auth/login', {
     username: 'admin',
     password: http.adminPassword,
   });
-  await call('POST', '/api/tenants', { id: TENANT, name: 'Benchmark' }, token);
+  await postApi(base, '/tenants', { id: TENANT, name: 'Benchmark' }, token);
   const tokens: string[] = new Array<string>(count);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count) {
       const i = next++;
       const id = `dev-${String(i).padStart(4, '0')}`;
-      await call('POST', '/api/devices', { id, tenantId: TENANT }, token);
-      const { secret } = await call<{ secret?: string }>(
-        'POST',
-        `/api/devices/${id}/credentials`,
+      await postApi(base, '/devices', { id, tenantId: TENANT }, token);
+      const { secret } = await postApi<{ secret?: string }>(
+        base,
+        `/devices/${id}/credentials`,
         { kind: 'token' },
         token,
       );

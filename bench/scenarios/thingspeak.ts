@@ -1,4 +1,5 @@
 import { httpUpdateLoad, type HttpUpdateResult } from '../gen/http-update.js';
+import { postApi } from '../lib/rest-api.js';
 import { cpuFigures, type Metric, type Scenario, type ScenarioContext } from './types.js';
 
 const TENANT = 'bench';
@@ -164,22 +165,6 @@ async function form<T>(base: string, route: string, fields: Record<string, strin
   });
   const text = await res.text();
   if (!res.ok) throw new Error(`POST ${route}: ${res.status} ${text.slice(0, 300)}`);
-  return JSON.parse(text) as T;
-}
-
-/** A POST of JSON to Halyard's REST API (`/api…`), as `token` when given; the answer's JSON. */
-async function postApi<T>(base: string, route: string, body: unknown, token?: string): Promise<T> {
-  const res = await fetch(`${base}/api${route}`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-    },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`POST /api${route}: ${res.status} ${text.slice(0, 300)}`);
   return JSON.parse(text) as T;
 }
 
